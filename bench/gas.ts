@@ -127,7 +127,7 @@ record("distribute_1_holder", await settleBatch([distPayer], solo.modelId), "set
 record("distribute_1000_holders", await settleBatch([distPayer], crowd.modelId), "same, model with 1,000 holders");
 
 // --- Claims -------------------------------------------------------------------------------------------------------
-const claimModels = [];
+const claimModels: Awaited<ReturnType<typeof mintModel>>[] = [];
 for (let i = 0; i < 10; i++) claimModels.push(await mintModel(p, viem, { label: `claim-${i}`, holders: [{ address: alice.account.address, amount: SHARES }] }));
 async function payAll() {
   for (const m of claimModels) await settleBatch([distPayer], m.modelId);

@@ -1,21 +1,14 @@
 // Deploys the whole protocol on a Hardhat network connection and offers the few helpers every contract test needs:
 // minting a model, funding a payer, signing vouchers and EIP-3009 authorizations.
-import { getContractAddress, encodeFunctionData, keccak256, toHex, type Address, type Hex } from "viem";
+import { keccak256, toHex, type Address, type Hex, type PublicClient } from "viem";
+import { VOUCHER_TYPES, type Voucher } from "../../sdk/vouchers.ts";
+import { deployProtocol as deploy, type DeployOptions } from "../../deploy/protocol.ts";
 import type { NetworkConnection } from "hardhat/types/network";
 
 export type Viem = NetworkConnection["viem"];
 export type Protocol = Awaited<ReturnType<typeof deployProtocol>>;
 
-export const VOUCHER_TYPES = {
-  Voucher: [
-    { name: "payer", type: "address" },
-    { name: "operator", type: "address" },
-    { name: "modelId", type: "uint256" },
-    { name: "cumulativeAmount", type: "uint256" },
-    { name: "cumulativeCalls", type: "uint64" },
-    { name: "expiry", type: "uint64" },
-  ],
-} as const;
+export { VOUCHER_TYPES, type Voucher } from "../../sdk/vouchers.ts";
 
 export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
   TransferWithAuthorization: [
@@ -28,59 +21,19 @@ export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
   ],
 } as const;
 
-export interface Voucher {
-  payer: Address;
-  operator: Address;
-  modelId: bigint;
-  cumulativeAmount: bigint;
-  cumulativeCalls: bigint;
-  expiry: bigint;
-}
-
-export interface DeployOptions {
-  protocolFeeBps?: number;
-  withdrawalDelay?: bigint;
-}
-
-/** Deploys stablecoin, registry and vault proxies and the share implementation, wired to each other. */
+/** Deploys the protocol with the production deploy code (deploy/protocol.ts) on a Hardhat network connection. */
 export async function deployProtocol(viem: Viem, options: DeployOptions = {}) {
   const publicClient = await viem.getPublicClient();
   const [deployer, treasury, ...others] = await viem.getWalletClients();
-  const owner = deployer!.account.address;
-
-  const usdc = await viem.deployContract("TestStablecoin", ["USD Coin", "USDC"]);
-  const registryImpl = await viem.deployContract("ModelRegistry");
-  const vaultImpl = await viem.deployContract("Vault");
-
-  // The share implementation needs the two proxy addresses as immutables, and the proxies are initialised with
-  // it: derive the proxies' addresses from the deployer's next nonces to deploy everything once, in order.
-  const nonce = await publicClient.getTransactionCount({ address: owner });
-  const registryAddress = getContractAddress({ from: owner, nonce: BigInt(nonce + 1) });
-  const vaultAddress = getContractAddress({ from: owner, nonce: BigInt(nonce + 2) });
-  const sharesImpl = await viem.deployContract("ModelShares", [registryAddress, vaultAddress, usdc.address]);
-
-  await viem.deployContract("ERC1967Proxy", [
-    registryImpl.address,
-    encodeFunctionData({ abi: registryImpl.abi, functionName: "initialize", args: [owner, sharesImpl.address] }),
-  ]);
-  await viem.deployContract("ERC1967Proxy", [
-    vaultImpl.address,
-    encodeFunctionData({
-      abi: vaultImpl.abi,
-      functionName: "initialize",
-      args: [
-        owner,
-        usdc.address,
-        registryAddress,
-        treasury!.account.address,
-        options.protocolFeeBps ?? 100,
-        options.withdrawalDelay ?? 3600n,
-      ],
-    }),
-  ]);
-  const registry = await viem.getContractAt("ModelRegistry", registryAddress);
-  const vault = await viem.getContractAt("Vault", vaultAddress);
-  return { publicClient, deployer: deployer!, treasury: treasury!, others, usdc, registry, vault, sharesImpl };
+  const deployment = await deploy(
+    { publicClient: publicClient as unknown as PublicClient, walletClient: deployer! },
+    { treasury: treasury!.account.address, ...options },
+  );
+  const usdc = await viem.getContractAt("TestStablecoin", deployment.stablecoin.address);
+  const registry = await viem.getContractAt("ModelRegistry", deployment.contracts.registry);
+  const vault = await viem.getContractAt("Vault", deployment.contracts.vault);
+  const sharesImpl = await viem.getContractAt("ModelShares", deployment.contracts.sharesImplementation);
+  return { publicClient, deployment, deployer: deployer!, treasury: treasury!, others, usdc, registry, vault, sharesImpl };
 }
 
 /** A well-formed binary CIDv1 (raw codec, sha2-256) for `label`; tests don't need real content behind it. */
