@@ -18,9 +18,10 @@ import {IModelShares} from "./interfaces/IModelShares.sol";
 /// correction so that each side keeps exactly what it had earned before the transfer.
 ///
 /// A holder's entitlement is `(revenuePerShare * balance + correction) / SCALE`; claiming lowers the correction.
-/// With `SCALE = 1e36` and a supply below 2^96, every unit of revenue raises the accumulator, so a holder's claimable
-/// amount is its exact pro-rata share rounded down by less than one unit; the sub-unit remainder of each
-/// distribution is carried in `dust` and added to the next one, never lost.
+/// With `SCALE = 1e36` and a supply below 2^96, every unit of revenue raises the accumulator. The sub-unit remainder
+/// of each distribution is carried in `dust` and added to the next one, never lost. Rounding bound: a holder's
+/// claimable amount is the floor of its exact pro-rata share, or one unit less when that share lies within
+/// `balance / 1e36` (under 1e-7 of a unit) above an integer; the unit is released by the next distribution.
 contract ModelShares is ERC20PermitUpgradeable, IModelShares {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;

@@ -25,7 +25,7 @@ library Lineage {
             uint256 own = parentBps[i];
             IModelRegistry.Ancestor[] memory upstream = parentAncestors[i];
             for (uint256 k; k < upstream.length; ++k) {
-                uint256 share = (parentBps[i] * upstream[k].bps) / BPS;
+                uint256 share = (uint256(parentBps[i]) * upstream[k].bps) / BPS;
                 if (share == 0) continue;
                 own -= share;
                 count = _add(rows, count, upstream[k].modelId, share);
@@ -39,7 +39,9 @@ library Lineage {
         pure
         returns (uint256)
     {
-        for (uint256 j; j < count; ++j) {
+        // Rows past the array's end were never written (the caller reverts on overflow): search only written rows.
+        uint256 written = count < rows.length ? count : rows.length;
+        for (uint256 j; j < written; ++j) {
             if (rows[j].modelId == modelId) {
                 rows[j].bps += uint16(bps);
                 return count;
