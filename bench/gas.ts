@@ -5,6 +5,7 @@ import { network } from "hardhat";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { Address, Hash } from "viem";
 import { deployProtocol, mintModel, VOUCHER_TYPES, type Protocol, type Voucher } from "../test/helpers/protocol.ts";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../sdk/typed-data.ts";
 
 const { viem } = await network.create();
 const p = await deployProtocol(viem);
@@ -97,16 +98,7 @@ async function payExact(label: string): Promise<bigint> {
   };
   const signature = await exactPayer.signTypedData({
     domain: { name: "USD Coin", version: "2", chainId, verifyingContract: p.usdc.address },
-    types: {
-      TransferWithAuthorization: [
-        { name: "from", type: "address" },
-        { name: "to", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "validAfter", type: "uint256" },
-        { name: "validBefore", type: "uint256" },
-        { name: "nonce", type: "bytes32" },
-      ],
-    },
+    types: TRANSFER_WITH_AUTHORIZATION_TYPES,
     primaryType: "TransferWithAuthorization",
     message: auth,
   });

@@ -4,20 +4,11 @@ import { network } from "hardhat";
 import { getAddress, hashDomain, parseSignature, zeroAddress, type Address } from "viem";
 import { deployProtocol, fund, mintModel, signVoucher } from "../helpers/protocol.ts";
 import { impersonate, latestTimestamp, mined } from "../helpers/chain.ts";
+import { EIP712_DOMAIN_FIELDS, PERMIT_TYPES } from "../../sdk/typed-data.ts";
 
 const SCALE = 10n ** 36n;
 const BPS = 10_000n;
 const E18 = 10n ** 18n;
-
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
 
 /**
  * Exact pro-rata ledger, independent of the contract: each holder's entitlement is kept as a numerator over the
@@ -429,14 +420,7 @@ describe("ModelShares", async () => {
       assert.equal(getAddress(verifyingContract), getAddress(fx.shares.address));
       const expected = hashDomain({
         domain: { name: `Modelshare #${fx.modelId}`, version: "1", chainId: BigInt(chainId), verifyingContract: fx.shares.address },
-        types: {
-          EIP712Domain: [
-            { name: "name", type: "string" },
-            { name: "version", type: "string" },
-            { name: "chainId", type: "uint256" },
-            { name: "verifyingContract", type: "address" },
-          ],
-        },
+        types: EIP712_DOMAIN_FIELDS,
       });
       assert.equal(await fx.shares.read.DOMAIN_SEPARATOR(), expected);
     });

@@ -8,14 +8,12 @@ describe("protocol smoke", async () => {
   it("mints, settles a voucher and lets the holder claim", async () => {
     const p = await deployProtocol(viem);
     const [payer, operator] = p.others;
-    const { modelId, shares, receipt } = await mintModel(p, viem);
-    console.log("mint gas", receipt.gasUsed);
+    const { modelId, shares } = await mintModel(p, viem);
     await fund(p, payer!, 1_000_000n);
     const voucher = { payer: payer!.account.address, operator: operator!.account.address, modelId, cumulativeAmount: 10_000n, cumulativeCalls: 5n, expiry: 0n };
     const signature = await signVoucher(p, payer!, voucher);
     const hash = await p.vault.write.settle([[{ voucher, signature }]], { account: operator!.account });
-    const r = await p.publicClient.waitForTransactionReceipt({ hash });
-    console.log("settle 1 gas", r.gasUsed);
+    await p.publicClient.waitForTransactionReceipt({ hash });
     // 1% protocol, 5% operator, rest 9400 to the single holder
     assert.equal(await shares.read.claimable([p.deployer.account.address]), 9_400n);
     assert.equal(await p.vault.read.feesOf([operator!.account.address]), 500n);

@@ -2,27 +2,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { getAddress, hashDomain, keccak256, parseSignature, toHex, zeroHash, type Address, type Hex } from "viem";
-import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../helpers/protocol.ts";
+import {
+  CANCEL_AUTHORIZATION_TYPES as CANCEL_TYPES,
+  EIP712_DOMAIN_FIELDS,
+  PERMIT_TYPES,
+  RECEIVE_WITH_AUTHORIZATION_TYPES as RECEIVE_TYPES,
+  TRANSFER_WITH_AUTHORIZATION_TYPES,
+} from "../../sdk/typed-data.ts";
 import { latestTimestamp, mined, randomBytes32 } from "../helpers/chain.ts";
-
-const RECEIVE_TYPES = {
-  ReceiveWithAuthorization: TRANSFER_WITH_AUTHORIZATION_TYPES.TransferWithAuthorization,
-} as const;
-const CANCEL_TYPES = {
-  CancelAuthorization: [
-    { name: "authorizer", type: "address" },
-    { name: "nonce", type: "bytes32" },
-  ],
-} as const;
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
 
 interface Auth {
   from: Address;
@@ -132,14 +119,7 @@ describe("TestStablecoin", async () => {
       assert.deepEqual(extensions, []);
       const expected = hashDomain({
         domain: { ...domain(fx), chainId: BigInt(fx.chainId) },
-        types: {
-          EIP712Domain: [
-            { name: "name", type: "string" },
-            { name: "version", type: "string" },
-            { name: "chainId", type: "uint256" },
-            { name: "verifyingContract", type: "address" },
-          ],
-        },
+        types: EIP712_DOMAIN_FIELDS,
       });
       assert.equal(await fx.usdc.read.DOMAIN_SEPARATOR(), expected);
     });

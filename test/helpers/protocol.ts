@@ -2,6 +2,7 @@
 // minting a model, funding a payer, signing vouchers and EIP-3009 authorizations.
 import { keccak256, toHex, type Address, type Hex, type PublicClient } from "viem";
 import { VOUCHER_TYPES, type Voucher } from "../../sdk/vouchers.ts";
+import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../sdk/typed-data.ts";
 import { deployProtocol as deploy, type DeployOptions } from "../../deploy/protocol.ts";
 import type { NetworkConnection } from "hardhat/types/network";
 
@@ -10,16 +11,7 @@ export type Protocol = Awaited<ReturnType<typeof deployProtocol>>;
 
 export { VOUCHER_TYPES, type Voucher } from "../../sdk/vouchers.ts";
 
-export const TRANSFER_WITH_AUTHORIZATION_TYPES = {
-  TransferWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-} as const;
+export { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../../sdk/typed-data.ts";
 
 /** Deploys the protocol with the production deploy code (deploy/protocol.ts) on a Hardhat network connection. */
 export async function deployProtocol(viem: Viem, options: DeployOptions = {}) {
