@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { defineConfig } from "hardhat/config";
 import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
+import hardhatUpgrades from "@openzeppelin/hardhat-upgrades";
 
 // Hardhat cannot download compilers here: point it at the WASM solc shipped by the `solc` npm package.
 const require = createRequire(import.meta.url);
@@ -8,7 +9,8 @@ const solcPath = require.resolve("solc/soljson.js");
 const solcVersion: string = require("solc/package.json").version;
 
 export default defineConfig({
-  plugins: [hardhatToolboxViem],
+  // hardhat-upgrades adds the storage-layout output (and a namespaced compilation) that upgrade-safety checks need.
+  plugins: [hardhatToolboxViem, hardhatUpgrades],
   solidity: {
     version: solcVersion,
     path: solcPath,

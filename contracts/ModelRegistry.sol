@@ -70,7 +70,8 @@ contract ModelRegistry is IModelRegistry, IERC4906, ERC721Upgradeable, Ownable2S
 
     /// @notice Sets the owner and the share-token implementation every model's clone points to. The implementation
     /// is fixed for the registry's life, so anyone can derive a model's share address from its id.
-    function initialize(address owner_, address sharesImplementation_) external initializer {
+    /// @dev Public rather than external so upgrade validation sees that later versions inherit their initialisation.
+    function initialize(address owner_, address sharesImplementation_) public initializer {
         if (sharesImplementation_ == address(0)) revert ZeroAddress();
         __ERC721_init("Modelshare Model", "MODEL");
         __Ownable_init(owner_);

@@ -91,6 +91,7 @@ contract Vault is
     }
 
     /// @notice Sets up the vault. `registry` must already be initialised (its share implementation is read here).
+    /// @dev Public rather than external so upgrade validation sees that later versions inherit their initialisation.
     function initialize(
         address owner_,
         address asset_,
@@ -98,7 +99,7 @@ contract Vault is
         address treasury_,
         uint16 protocolFeeBps_,
         uint64 withdrawalDelay_
-    ) external initializer {
+    ) public initializer {
         if (asset_ == address(0) || registry_ == address(0) || treasury_ == address(0)) revert ZeroAddress();
         __Ownable_init(owner_);
         __Pausable_init();
