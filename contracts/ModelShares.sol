@@ -19,9 +19,11 @@ import {IModelShares} from "./interfaces/IModelShares.sol";
 ///
 /// A holder's entitlement is `(revenuePerShare * balance + correction) / SCALE`; claiming lowers the correction.
 /// With `SCALE = 1e36` and a supply below 2^96, every unit of revenue raises the accumulator. The sub-unit remainder
-/// of each distribution is carried in `dust` and added to the next one, never lost. Rounding bound: a holder's
-/// claimable amount is the floor of its exact pro-rata share, or one unit less when that share lies within
-/// `balance / 1e36` (under 1e-7 of a unit) above an integer; the unit is released by the next distribution.
+/// of each distribution is carried in `dust` and added to the next one, never lost. Rounding bound: with E a holder's
+/// exact pro-rata entitlement, claimed + claimable lies in [floor(E - (balance + sent) / 1e36),
+/// floor(E + received / 1e36)], where sent and received count the shares it transferred. Both widths are below
+/// 1e-7 of a unit, so a holder is at floor(E), or one unit off when E lies that close to an integer; the total
+/// claimable never exceeds what was credited.
 contract ModelShares is ERC20PermitUpgradeable, IModelShares {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
