@@ -66,10 +66,7 @@ contract TestStablecoin is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
         bytes32 nonce,
         bytes calldata signature
     ) external {
-        _useAuthorization(
-            TRANSFER_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature
-        );
-        _transfer(from, to, value);
+        _transferWithAuthorization(from, to, value, validAfter, validBefore, nonce, signature);
     }
 
     /// @notice `transferWithAuthorization` with the signature split as (v, r, s), as in USDC before v2.2.
@@ -84,17 +81,7 @@ contract TestStablecoin is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
         bytes32 r,
         bytes32 s
     ) external {
-        _useAuthorization(
-            TRANSFER_WITH_AUTHORIZATION_TYPEHASH,
-            from,
-            to,
-            value,
-            validAfter,
-            validBefore,
-            nonce,
-            abi.encodePacked(r, s, v)
-        );
-        _transfer(from, to, value);
+        _transferWithAuthorization(from, to, value, validAfter, validBefore, nonce, abi.encodePacked(r, s, v));
     }
 
     /// @notice Like `transferWithAuthorization`, but only the payee may submit it, which prevents front-running.
@@ -137,6 +124,21 @@ contract TestStablecoin is ERC20, EIP712, Nonces, IERC20Permit, IERC3009 {
     // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
+    }
+
+    function _transferWithAuthorization(
+        address from,
+        address to,
+        uint256 value,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        bytes memory signature
+    ) private {
+        _useAuthorization(
+            TRANSFER_WITH_AUTHORIZATION_TYPEHASH, from, to, value, validAfter, validBefore, nonce, signature
+        );
+        _transfer(from, to, value);
     }
 
     function _useAuthorization(

@@ -19,6 +19,16 @@ async function call(url: string, init: RequestInit, what: string): Promise<Respo
   throw new Error(`${what}: HTTP ${response.status} from ${new URL(url).origin}${body ? `: ${body}` : ""}`);
 }
 
+/** Remote services have no cheap existence check that proves the content; fetching and verifying does. */
+async function fetchable(store: StorageAdapter, cid: string): Promise<boolean> {
+  try {
+    await store.get(cid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class NftStorageCompatible implements StorageAdapter {
   readonly kind = "nft.storage" as const;
   readonly #endpoint: string;
@@ -56,13 +66,8 @@ export class NftStorageCompatible implements StorageAdapter {
     return verified(cid, new Uint8Array(await response.arrayBuffer()), this.#gateway);
   }
 
-  async has(cid: string): Promise<boolean> {
-    try {
-      await this.get(cid);
-      return true;
-    } catch {
-      return false;
-    }
+  has(cid: string): Promise<boolean> {
+    return fetchable(this, cid);
   }
 }
 
@@ -97,12 +102,7 @@ export class KuboStorage implements StorageAdapter {
     return verified(cid, new Uint8Array(await response.arrayBuffer()), "the Kubo node");
   }
 
-  async has(cid: string): Promise<boolean> {
-    try {
-      await this.get(cid);
-      return true;
-    } catch {
-      return false;
-    }
+  has(cid: string): Promise<boolean> {
+    return fetchable(this, cid);
   }
 }

@@ -28,7 +28,7 @@ describe("TestStablecoin", async () => {
     const publicClient = await viem.getPublicClient();
     const [deployer, alice, bob, relayer, mallory] = await viem.getWalletClients();
     const usdc = await viem.deployContract("TestStablecoin", ["USD Coin", "USDC"]);
-    const wallet = await viem.deployContract("MockERC1271Wallet", [alice!.account.address]);
+    const wallet = await viem.deployContract("SmartAccount", [alice!.account.address]);
     await mined(viem, usdc.write.mint([alice!.account.address, 1_000_000_000n]));
     await mined(viem, usdc.write.mint([wallet.address, 50_000_000n]));
     const chainId = await publicClient.getChainId();

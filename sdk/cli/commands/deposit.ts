@@ -6,6 +6,7 @@ import { testStablecoinAbi, vaultAbi } from "../../contracts.ts";
 import { action } from "../action.ts";
 import { chainTime, connectChain, execute, loadProtocol, withWallet, type WalletContext } from "../context.ts";
 import { CliError, EXIT } from "../output.ts";
+import { PERMIT_TYPES } from "../../typed-data.ts";
 
 export function register(program: Command) {
   program
@@ -85,15 +86,7 @@ async function signPermit(ctx: WalletContext, amount: bigint) {
   const deadline = (await chainTime(ctx)) + 3_600n;
   const signature = await account.signTypedData({
     domain,
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    types: PERMIT_TYPES,
     primaryType: "Permit",
     message: { owner: account.address, spender: ctx.deployment.contracts.vault, value: amount, nonce, deadline },
   });
