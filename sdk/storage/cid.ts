@@ -18,15 +18,35 @@ export interface Encoded {
 export async function encodeBytes(bytes: Uint8Array): Promise<Encoded> {
   // The encoder refuses empty content; a CID is still needed for empty files, so they get the raw-leaf CID.
   if (bytes.length === 0) return { cid: await rawCid(bytes), car: async () => carOf([]) };
-  const { cid, car } = await NFTStorage.encodeBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]));
-  return {
-    cid: cid.toString(),
-    car: async () => {
-      const blocks: { cid: CID; bytes: Uint8Array }[] = [];
-      for await (const block of car.blocks()) blocks.push(block as { cid: CID; bytes: Uint8Array });
-      return carOf(blocks, CID.parse(cid.toString()));
-    },
-  };
+  // Without a blockstore of ours the encoder writes every block to a temporary folder it never removes.
+  const blockstore = new MemoryBlocks();
+  const { cid } = await NFTStorage.encodeBlob(new Blob([bytes as Uint8Array<ArrayBuffer>]), { blockstore });
+  return { cid: cid.toString(), car: async () => carOf([...blockstore.entries()], CID.parse(cid.toString())) };
+}
+
+/** The blockstore interface the encoder uses, in memory (the file's bytes are in memory already). */
+class MemoryBlocks {
+  readonly #blocks = new Map<string, { cid: CID; bytes: Uint8Array }>();
+
+  async put(cid: CID, bytes: Uint8Array) {
+    this.#blocks.set(cid.toString(), { cid: CID.parse(cid.toString()), bytes });
+    return cid;
+  }
+  async get(cid: CID) {
+    const block = this.#blocks.get(cid.toString());
+    if (!block) throw new Error(`block ${cid} not found`);
+    return block.bytes;
+  }
+  async has(cid: CID) {
+    return this.#blocks.has(cid.toString());
+  }
+  async *blocks() {
+    yield* this.#blocks.values();
+  }
+  async close() {}
+  entries() {
+    return this.#blocks.values();
+  }
 }
 
 export async function cidOf(bytes: Uint8Array): Promise<string> {
