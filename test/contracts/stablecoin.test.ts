@@ -10,15 +10,8 @@ import {
   TRANSFER_WITH_AUTHORIZATION_TYPES,
 } from "../../sdk/typed-data.ts";
 import { latestTimestamp, mined, randomBytes32 } from "../helpers/chain.ts";
+import type { Authorization } from "../helpers/protocol.ts";
 
-interface Auth {
-  from: Address;
-  to: Address;
-  value: bigint;
-  validAfter: bigint;
-  validBefore: bigint;
-  nonce: Hex;
-}
 
 describe("TestStablecoin", async () => {
   const connection = await network.create();
@@ -46,7 +39,7 @@ describe("TestStablecoin", async () => {
     };
   }
 
-  async function signTransfer(fx: Fx, signer: Wallet, auth: Auth, d = domain(fx)) {
+  async function signTransfer(fx: Fx, signer: Wallet, auth: Authorization, d = domain(fx)) {
     return signer.signTypedData({
       account: signer.account,
       domain: d,
@@ -56,7 +49,7 @@ describe("TestStablecoin", async () => {
     });
   }
 
-  async function signReceive(fx: Fx, signer: Wallet, auth: Auth) {
+  async function signReceive(fx: Fx, signer: Wallet, auth: Authorization) {
     return signer.signTypedData({
       account: signer.account,
       domain: domain(fx),
@@ -76,7 +69,7 @@ describe("TestStablecoin", async () => {
     });
   }
 
-  async function newAuth(fx: Fx, overrides: Partial<Auth> = {}): Promise<Auth> {
+  async function newAuth(fx: Fx, overrides: Partial<Authorization> = {}): Promise<Authorization> {
     const now = await latestTimestamp(viem);
     return {
       from: fx.alice.account.address,
@@ -89,7 +82,7 @@ describe("TestStablecoin", async () => {
     };
   }
 
-  const args = (a: Auth) => [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
+  const args = (a: Authorization) => [a.from, a.to, a.value, a.validAfter, a.validBefore, a.nonce] as const;
 
   describe("metadata and domain", () => {
     it("name, symbol, 6 decimals; anyone can mint", async () => {
@@ -313,7 +306,7 @@ describe("TestStablecoin", async () => {
       const fx = await networkHelpers.loadFixture(tokenFixture);
       const auth = await newAuth(fx);
       const good = await signTransfer(fx, fx.alice, auth);
-      const cases: [Auth, Hex][] = [
+      const cases: [Authorization, Hex][] = [
         [auth, await signTransfer(fx, fx.mallory, auth)],
         [{ ...auth, value: auth.value + 1n }, good],
         [{ ...auth, to: fx.mallory.account.address }, good],
