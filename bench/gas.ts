@@ -55,6 +55,7 @@ async function settleBatch(batch: PrivateKeyAccount[], modelId: bigint, calls = 
         payer: payer.address,
         operator: operator.account.address,
         modelId,
+        lane: 0,
         cumulativeAmount: amount,
         cumulativeCalls: amount / 2_000n,
         expiry: 0n,

@@ -14,7 +14,7 @@ const operator = privateKeyToAccount(generatePrivateKey()).address;
 const samples: SignedVoucher[] = [];
 for (let i = 0; i < 256; i++) {
   const payer = privateKeyToAccount(generatePrivateKey());
-  const voucher = { payer: payer.address, operator, modelId: 1n, cumulativeAmount: 2_000n * BigInt(i + 1), cumulativeCalls: BigInt(i + 1), expiry: 0n };
+  const voucher = { payer: payer.address, operator, modelId: 1n, lane: 0, cumulativeAmount: 2_000n * BigInt(i + 1), cumulativeCalls: BigInt(i + 1), expiry: 0n };
   samples.push(await signVoucher(payer, voucher, chainId, vault));
 }
 const signatures = samples.map((s) => hexToBytes(s.signature));

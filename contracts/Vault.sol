@@ -10,7 +10,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IVault} from "./interfaces/IVault.sol";
@@ -39,9 +39,13 @@ contract Vault is
     uint256 public constant BPS = 10_000;
     uint256 public constant MAX_PROTOCOL_FEE_BPS = 1_000;
     uint64 public constant MAX_WITHDRAWAL_DELAY = 30 days;
+    /// @notice Gas given to a contract payer's ERC-1271 `isValidSignature`. Ample for multisig and smart-account
+    /// wallets (a P-256 passkey check without the precompile stays under it) while bounding what a hostile wallet can
+    /// burn of an operator's settlement batch.
+    uint256 public constant ERC1271_GAS_LIMIT = 300_000;
 
     bytes32 public constant VOUCHER_TYPEHASH = keccak256(
-        "Voucher(address payer,address operator,uint256 modelId,uint256 cumulativeAmount,uint64 cumulativeCalls,uint64 expiry)"
+        "Voucher(address payer,address operator,uint256 modelId,uint32 lane,uint256 cumulativeAmount,uint64 cumulativeCalls,uint64 expiry)"
     );
 
     struct Escrow {
@@ -329,13 +333,13 @@ contract Vault is
         return (e.balance, e.pendingWithdrawal, e.unlockAt);
     }
 
-    /// @notice What has been settled of a tab so far.
-    function tabOf(address payer, address operator, uint256 modelId)
+    /// @notice What has been settled of a tab (one lane of a payer with an operator for a model) so far.
+    function tabOf(address payer, address operator, uint256 modelId, uint32 lane)
         external
         view
         returns (uint256 settledAmount, uint64 settledCalls)
     {
-        Tab storage t = _vault().tabs[tabKey(payer, operator, modelId)];
+        Tab storage t = _vault().tabs[tabKey(payer, operator, modelId, lane)];
         return (t.settledAmount, t.settledCalls);
     }
 
@@ -367,6 +371,7 @@ contract Vault is
                     voucher.payer,
                     voucher.operator,
                     voucher.modelId,
+                    voucher.lane,
                     voucher.cumulativeAmount,
                     voucher.cumulativeCalls,
                     voucher.expiry
@@ -375,9 +380,9 @@ contract Vault is
         );
     }
 
-    /// @notice Key of the running tab of `payer` with `operator` for `modelId`.
-    function tabKey(address payer, address operator, uint256 modelId) public pure returns (bytes32) {
-        return keccak256(abi.encode(payer, operator, modelId));
+    /// @notice Key of the running tab of `payer` with `operator` for `modelId` on `lane`.
+    function tabKey(address payer, address operator, uint256 modelId, uint32 lane) public pure returns (bytes32) {
+        return keccak256(abi.encode(payer, operator, modelId, lane));
     }
 
     function asset() external view returns (address) {
@@ -407,7 +412,7 @@ contract Vault is
     /// @dev Checks one voucher and charges the payer's escrow. Returns the amount charged (0 when skipped).
     function _applyVoucher(Voucher calldata v, bytes calldata signature) private returns (uint256 amount) {
         VaultStorage storage $ = _vault();
-        bytes32 key = tabKey(v.payer, v.operator, v.modelId);
+        bytes32 key = tabKey(v.payer, v.operator, v.modelId, v.lane);
         Tab storage tab = $.tabs[key];
         uint256 settled = tab.settledAmount;
         if (v.cumulativeAmount <= settled) return _reject(key, v, RejectReason.Stale);
@@ -431,7 +436,7 @@ contract Vault is
         // Calls advance only when the voucher is paid in full; a partial charge keeps the previous count.
         uint64 calls = amount == owed ? v.cumulativeCalls : tab.settledCalls;
         tab.settledCalls = calls;
-        emit VoucherSettled(key, v.payer, v.modelId, v.operator, newSettled, calls, amount, owed - amount);
+        emit VoucherSettled(key, v.payer, v.modelId, v.operator, v.lane, newSettled, calls, amount, owed - amount);
     }
 
     /// @dev The signer must be the payer (EOA or EIP-7702 account), a live session signer of the payer with `amount`
@@ -450,8 +455,24 @@ contract Vault is
             }
         }
         // Malformed and malleable (high-s) signatures fall through here and fail unless the payer is a contract.
-        if (SignatureChecker.isValidERC1271SignatureNow(v.payer, digest, signature)) return RejectReason.None;
+        if (_isValidContractSignature(v.payer, digest, signature)) return RejectReason.None;
         return RejectReason.BadSignature;
+    }
+
+    /// @dev ERC-1271 check with bounded gas (`ERC1271_GAS_LIMIT`) that reads at most 32 bytes of the answer, so a
+    /// wallet that loops or answers with a huge payload costs the batch a bounded amount and is simply rejected.
+    function _isValidContractSignature(address wallet, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (bool valid)
+    {
+        if (wallet.code.length == 0) return false;
+        bytes memory query = abi.encodeCall(IERC1271.isValidSignature, (digest, signature));
+        bytes4 magic = IERC1271.isValidSignature.selector;
+        assembly ("memory-safe") {
+            let ok := staticcall(ERC1271_GAS_LIMIT, wallet, add(query, 0x20), mload(query), 0x00, 0x20)
+            valid := and(ok, and(gt(returndatasize(), 0x1f), eq(mload(0x00), magic)))
+        }
     }
 
     function _reject(bytes32 key, Voucher calldata v, RejectReason reason) private returns (uint256) {

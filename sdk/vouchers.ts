@@ -1,4 +1,5 @@
-// The EIP-712 voucher: one running tab per (payer, operator, model), carrying cumulative amount and calls.
+// The EIP-712 voucher: one running tab per (payer, operator, model, lane), carrying cumulative amount and calls.
+// Lanes let a payer keep several calls in flight with one operator: each lane advances one answered call at a time.
 import { hashTypedData, type Address, type Hex, type LocalAccount, type TypedDataDomain } from "viem";
 
 export const VOUCHER_DOMAIN_NAME = "Modelshare Vault";
@@ -9,6 +10,7 @@ export const VOUCHER_TYPES = {
     { name: "payer", type: "address" },
     { name: "operator", type: "address" },
     { name: "modelId", type: "uint256" },
+    { name: "lane", type: "uint32" },
     { name: "cumulativeAmount", type: "uint256" },
     { name: "cumulativeCalls", type: "uint64" },
     { name: "expiry", type: "uint64" },
@@ -19,6 +21,8 @@ export interface Voucher {
   payer: Address;
   operator: Address;
   modelId: bigint;
+  /** Which of the payer's parallel tabs with this operator and model (0 … 2^32 − 1). */
+  lane: number;
   cumulativeAmount: bigint;
   cumulativeCalls: bigint;
   /** Unix seconds after which the voucher can no longer be settled; 0 for none. */

@@ -4,11 +4,14 @@ pragma solidity ^0.8.28;
 /// @title IVault
 /// @notice Escrow, voucher settlement, x402 `exact` payments and the revenue split of Modelshare.
 interface IVault {
-    /// @notice A payer's running tab with one operator for one model. Amounts and calls are cumulative.
+    /// @notice A payer's running tab with one operator for one model, on one lane. Amounts and calls are cumulative.
+    /// @dev Lanes let a payer keep several calls in flight with one operator and model: each lane is an independent
+    /// tab whose cumulative advances one answered call at a time, so a call that fails is never paid for.
     struct Voucher {
         address payer;
         address operator;
         uint256 modelId;
+        uint32 lane;
         uint256 cumulativeAmount;
         uint64 cumulativeCalls;
         uint64 expiry;
@@ -53,6 +56,7 @@ interface IVault {
         address indexed payer,
         uint256 indexed modelId,
         address operator,
+        uint32 lane,
         uint256 settledAmount,
         uint64 settledCalls,
         uint256 charged,

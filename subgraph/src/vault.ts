@@ -51,6 +51,7 @@ export function handleVoucherSettled(event: VoucherSettled): void {
     tab.payer = event.params.payer;
     tab.operator = account(event.params.operator).id;
     tab.model = key;
+    tab.lane = event.params.lane.toI32();
     tab.settledAmount = ZERO;
     tab.settledCalls = ZERO;
   }

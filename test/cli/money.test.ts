@@ -114,7 +114,7 @@ describe("modelshare deposit / withdraw / claim / balance", () => {
 
   it("claims royalties after a settled voucher, by default from every model held", async () => {
     const { vault } = h.deployment.contracts;
-    const voucher = { payer: address(payer), operator: address(operator), modelId, cumulativeAmount: 1_000_000n, cumulativeCalls: 500n, expiry: 0n };
+    const voucher = { payer: address(payer), operator: address(operator), modelId, lane: 0, cumulativeAmount: 1_000_000n, cumulativeCalls: 500n, expiry: 0n };
     const signed = await signVoucher(privateKeyToAccount(payer), voucher, 31337, vault);
     const hash = await h.wallet(operator).writeContract({
       address: vault,

@@ -242,6 +242,7 @@ export interface ModelVoucher {
   payer: string;
   operator: string;
   modelId: bigint;
+  lane: number;
   cumulativeAmount: bigint;
   cumulativeCalls: bigint;
   expiry: bigint;
@@ -271,8 +272,8 @@ export class MoneyModel {
     this.treasury = treasury;
   }
 
-  static tabKey(payer: string, operator: string, modelId: bigint) {
-    return `${payer}/${operator}/${modelId}`;
+  static tabKey(payer: string, operator: string, modelId: bigint, lane: number) {
+    return `${payer}/${operator}/${modelId}/${lane}`;
   }
 
   escrowOf(payer: string): EscrowState {
@@ -281,8 +282,8 @@ export class MoneyModel {
     return e;
   }
 
-  tabOf(payer: string, operator: string, modelId: bigint): TabState {
-    const k = MoneyModel.tabKey(payer, operator, modelId);
+  tabOf(payer: string, operator: string, modelId: bigint, lane: number): TabState {
+    const k = MoneyModel.tabKey(payer, operator, modelId, lane);
     let t = this.tabs.get(k);
     if (!t) this.tabs.set(k, (t = { settled: 0n, calls: 0n }));
     return t;
@@ -355,7 +356,7 @@ export class MoneyModel {
     const outcomes: Outcome[] = [];
     let run: { modelId: bigint; operator: string; gross: bigint } | null = null;
     for (const v of vouchers) {
-      const tab = this.tabOf(v.payer, v.operator, v.modelId);
+      const tab = this.tabOf(v.payer, v.operator, v.modelId, v.lane);
       const e = this.escrowOf(v.payer);
       let reason: number = Reject.None;
       if (v.cumulativeAmount <= tab.settled) reason = Reject.Stale;

@@ -111,8 +111,10 @@ describe(`money invariants under randomized sequences (seed ${SEED}, ${STEPS} st
     const history: Signed[] = [];
     const forged: Signed[] = [];
 
-    const tabsList: { payer: Wallet; operator: Wallet; modelId: bigint }[] = [];
-    for (const payer of payers) for (const operator of operators) for (const modelId of modelIds) tabsList.push({ payer, operator, modelId });
+    // Two lanes per (payer, operator, model): lanes are independent tabs, as a payer with calls in flight uses them.
+    const LANES = [0, 1];
+    const tabsList: { payer: Wallet; operator: Wallet; modelId: bigint; lane: number }[] = [];
+    for (const payer of payers) for (const operator of operators) for (const modelId of modelIds) for (const lane of LANES) tabsList.push({ payer, operator, modelId, lane });
 
     const tally = { floor: 0, below: 0, above: 0 };
     // What the walk exercised: settled runs, partial charges, each reject reason, short withdrawals (raced by settlement).
@@ -140,7 +142,7 @@ describe(`money invariants under randomized sequences (seed ${SEED}, ${STEPS} st
         usdc.read.balanceOf([vault.address]),
         Promise.all(payers.map((w) => vault.read.escrowOf([addr(w)]))),
         Promise.all(feeAccounts.map((w) => vault.read.feesOf([addr(w)]))),
-        Promise.all(tabsList.map((t) => vault.read.tabOf([addr(t.payer), addr(t.operator), t.modelId]))),
+        Promise.all(tabsList.map((t) => vault.read.tabOf([addr(t.payer), addr(t.operator), t.modelId, t.lane]))),
         Promise.all(modelIds.map((id) => Promise.all(holders.map((h) => sharesOf.get(id)!.read.claimable([addr(h)]))))),
         Promise.all(modelIds.map((id) => Promise.all(holders.map((h) => sharesOf.get(id)!.read.balanceOf([addr(h)]))))),
         Promise.all(modelIds.map((id) => sharesOf.get(id)!.read.totalRevenue())),
@@ -163,10 +165,10 @@ describe(`money invariants under randomized sequences (seed ${SEED}, ${STEPS} st
       });
       tabsList.forEach((t, i) => {
         const [settledAmount, settledCalls] = tabs[i]!;
-        const m = model.tabOf(addr(t.payer), addr(t.operator), t.modelId);
+        const m = model.tabOf(addr(t.payer), addr(t.operator), t.modelId, t.lane);
         assert.deepEqual({ settledAmount, settledCalls: BigInt(settledCalls) }, { settledAmount: m.settled, settledCalls: m.calls }, `${ctx}: tab ${i}`);
         // No settlement above the signed cumulative.
-        const signed = signedCum.get(MoneyModel.tabKey(addr(t.payer), addr(t.operator), t.modelId))?.amount ?? 0n;
+        const signed = signedCum.get(MoneyModel.tabKey(addr(t.payer), addr(t.operator), t.modelId, t.lane))?.amount ?? 0n;
         assert.ok(settledAmount <= signed, `${ctx}: tab ${i} settled ${settledAmount} above signed ${signed}`);
       });
       [...holders, ...payers, ...feeAccounts].forEach((w, i) => assert.equal(wallets[i], wallet.get(addr(w)), `${ctx}: wallet of ${addr(w)}`));
@@ -230,7 +232,8 @@ describe(`money invariants under randomized sequences (seed ${SEED}, ${STEPS} st
         const payer = rng.pick(payers);
         const operator = rng.pick(operators);
         const modelId = pickModel();
-        const key = MoneyModel.tabKey(addr(payer), addr(operator), modelId);
+        const lane = rng.pick(LANES);
+        const key = MoneyModel.tabKey(addr(payer), addr(operator), modelId, lane);
         const cum = signedCum.get(key) ?? { amount: 0n, calls: 0n };
         // Mostly a few calls; sometimes a burst that outruns the escrow, so settlements go partial.
         const k = BigInt(rng.chance(0.15) ? 50 + rng.int(350) : 1 + rng.int(20));
@@ -239,12 +242,13 @@ describe(`money invariants under randomized sequences (seed ${SEED}, ${STEPS} st
           payer: addr(payer),
           operator: addr(operator),
           modelId,
+          lane,
           cumulativeAmount: cum.amount + price.get(modelId)! * k,
           cumulativeCalls: cum.calls + k,
           expiry,
           validSignature: true,
         };
-        const voucher = { payer: addr(payer), operator: addr(operator), modelId, cumulativeAmount: v.cumulativeAmount, cumulativeCalls: v.cumulativeCalls, expiry };
+        const voucher = { payer: addr(payer), operator: addr(operator), modelId, lane, cumulativeAmount: v.cumulativeAmount, cumulativeCalls: v.cumulativeCalls, expiry };
         if (rng.chance(0.06)) {
           // A forged voucher (signed by the operator, not the payer) for far more than owed: kept apart, never accepted.
           v.cumulativeAmount += 10n ** 12n;
@@ -274,7 +278,7 @@ describe(`money invariants under randomized sequences (seed ${SEED}, ${STEPS} st
       batch = rng.shuffle(batch).slice(0, 1 + rng.int(batch.length));
       const sender = rng.chance(0.8) ? rng.pick(operators) : rng.pick(holders);
       const args = batch.map((s) => ({
-        voucher: { payer: s.v.payer as Address, operator: s.v.operator as Address, modelId: s.v.modelId, cumulativeAmount: s.v.cumulativeAmount, cumulativeCalls: s.v.cumulativeCalls, expiry: s.v.expiry },
+        voucher: { payer: s.v.payer as Address, operator: s.v.operator as Address, modelId: s.v.modelId, lane: s.v.lane, cumulativeAmount: s.v.cumulativeAmount, cumulativeCalls: s.v.cumulativeCalls, expiry: s.v.expiry },
         signature: s.signature,
       }));
       const receipt = await receiptOf(await vault.write.settle([args], { account: sender.account }));

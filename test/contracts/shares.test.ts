@@ -531,6 +531,7 @@ describe("ModelShares", async () => {
         payer: fx.payer.account.address,
         operator: fx.operator.account.address,
         modelId: fx.c.modelId,
+        lane: 0,
         cumulativeAmount,
         cumulativeCalls: calls,
         expiry: 0n,

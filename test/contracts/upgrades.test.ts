@@ -75,6 +75,7 @@ describe("upgrade safety", async () => {
       payer: payer!.account.address,
       operator: operator!.account.address,
       modelId,
+      lane: 0,
       cumulativeAmount: 10_000n,
       cumulativeCalls: 5n,
       expiry: 0n,
@@ -84,7 +85,7 @@ describe("upgrade safety", async () => {
       escrow: await p.vault.read.escrowOf([payer!.account.address]),
       fees: await p.vault.read.feesOf([operator!.account.address]),
       claimable: await shares.read.claimable([p.deployer.account.address]),
-      tab: await p.vault.read.tabOf([payer!.account.address, operator!.account.address, modelId]),
+      tab: await p.vault.read.tabOf([payer!.account.address, operator!.account.address, modelId, 0]),
       model: await p.registry.read.modelOf([modelId]),
     };
 
@@ -112,7 +113,7 @@ describe("upgrade safety", async () => {
     assert.deepEqual(await upgradedVault.read.escrowOf([payer!.account.address]), before.escrow);
     assert.equal(await upgradedVault.read.feesOf([operator!.account.address]), before.fees);
     assert.equal(await shares.read.claimable([p.deployer.account.address]), before.claimable);
-    assert.deepEqual(await upgradedVault.read.tabOf([payer!.account.address, operator!.account.address, modelId]), before.tab);
+    assert.deepEqual(await upgradedVault.read.tabOf([payer!.account.address, operator!.account.address, modelId, 0]), before.tab);
     assert.deepEqual(await upgradedRegistry.read.modelOf([modelId]), before.model);
 
     // The upgraded pair still settles and pays out.

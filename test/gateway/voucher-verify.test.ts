@@ -19,6 +19,7 @@ function randomVoucher(): Voucher {
     payer: address(),
     operator: address(),
     modelId: uint(256),
+    lane: Number(uint(32)),
     cumulativeAmount: uint(128),
     cumulativeCalls: uint(64),
     expiry: uint(64),
@@ -38,8 +39,8 @@ describe("voucher digest", () => {
 
   it("handles the extremes: zero everywhere and the largest values", () => {
     const hash = createVoucherHasher(1, vault);
-    const zero: Voucher = { payer: address(), operator: address(), modelId: 0n, cumulativeAmount: 0n, cumulativeCalls: 0n, expiry: 0n };
-    const max: Voucher = { ...zero, modelId: 2n ** 256n - 1n, cumulativeAmount: 2n ** 256n - 1n, cumulativeCalls: 2n ** 64n - 1n, expiry: 2n ** 64n - 1n };
+    const zero: Voucher = { payer: address(), operator: address(), modelId: 0n, lane: 0, cumulativeAmount: 0n, cumulativeCalls: 0n, expiry: 0n };
+    const max: Voucher = { ...zero, modelId: 2n ** 256n - 1n, lane: 2 ** 32 - 1, cumulativeAmount: 2n ** 256n - 1n, cumulativeCalls: 2n ** 64n - 1n, expiry: 2n ** 64n - 1n };
     for (const v of [zero, max]) assert.equal(toHexDigest(hash(v)), hashVoucher(v, 1, vault));
   });
 
@@ -49,6 +50,9 @@ describe("voucher digest", () => {
     assert.throws(() => hash({ ...v, cumulativeCalls: 2n ** 64n }), /uint64/);
     assert.throws(() => hash({ ...v, expiry: -1n }), /uint64/);
     assert.throws(() => hash({ ...v, cumulativeAmount: 2n ** 256n }), /uint256/);
+    assert.throws(() => hash({ ...v, lane: 2 ** 32 }), /uint32/);
+    assert.throws(() => hash({ ...v, lane: -1 }), /uint32/);
+    assert.throws(() => hash({ ...v, lane: 1.5 }), RangeError);
   });
 });
 
