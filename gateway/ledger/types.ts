@@ -1,0 +1,106 @@
+// The gateway's voucher ledger: the durable record of every voucher lane's latest accepted voucher, what of it is
+// settled on-chain, the x402 `exact` authorizations already used, and the settlement transactions sent. The request
+// path keeps lanes in memory and writes through this interface; the settlement worker reads from it. SQLite is the
+// embedded default; PostgreSQL lets several gateway replicas share one ledger (the compare-and-set in `accept` is
+// what keeps two replicas from accepting two vouchers for the same step of a lane).
+import type { Address, Hex } from "viem";
+
+/** Identifies one lane of a payer's tab with an operator for a model (the vault's tab key). */
+export interface LaneKey {
+  payer: Address;
+  operator: Address;
+  modelId: bigint;
+  lane: number;
+}
+
+/** The latest voucher accepted on a lane, and what the chain has settled of that lane. */
+export interface LaneRecord extends LaneKey {
+  cumulativeAmount: bigint;
+  cumulativeCalls: bigint;
+  expiry: bigint;
+  signature: Hex;
+  /** Who signed: the payer itself or one of its session keys. */
+  signer: Address;
+  /** sha256 of the canonical input of the call this voucher paid for (lets an identical retry be answered free). */
+  inputSha256: Hex;
+  /** The lane's on-chain high-water mark, as last seen by the settlement worker. */
+  settledAmount: bigint;
+  settledCalls: bigint;
+  /** Unix ms when the voucher was accepted. */
+  acceptedAt: number;
+  /** Unix ms of the oldest accepted voucher not yet settled on this lane; null when nothing is unsettled. */
+  unsettledSince: number | null;
+  /** Why the vault last skipped this lane's voucher (IVault.RejectReason name), if it did. */
+  rejected: string | null;
+}
+
+/** A voucher to record on a lane whose cumulative is still `expectedCumulative` (0 for a lane never used). */
+export interface AcceptVoucher extends LaneKey {
+  expectedCumulative: bigint;
+  cumulativeAmount: bigint;
+  cumulativeCalls: bigint;
+  expiry: bigint;
+  signature: Hex;
+  signer: Address;
+  inputSha256: Hex;
+  acceptedAt: number;
+}
+
+/** An x402 `exact` (EIP-3009) authorization the gateway took as payment. */
+export interface ExactAuthorization {
+  nonce: Hex;
+  from: Address;
+  to: Address;
+  value: bigint;
+  modelId: bigint;
+  acceptedAt: number;
+}
+
+/** A settlement transaction, recorded (signed, with its nonce) before it is broadcast so a restart can finish it. */
+export interface Submission {
+  hash: Hex;
+  nonce: number;
+  /** The signed raw transaction: re-broadcasting it after a restart cannot create a second transaction. */
+  raw: Hex;
+  lanes: (LaneKey & { cumulativeAmount: bigint })[];
+  status: "sent" | "mined" | "failed";
+  sentAt: number;
+}
+
+/** Which lanes the settlement worker should settle now. */
+export interface SettlementQuery {
+  operator: Address;
+  /** Lanes whose unsettled amount (cumulative − settled) is at least this much… */
+  minUnsettled: bigint;
+  /** …or whose oldest unsettled voucher was accepted before this time (Unix ms)… */
+  unsettledBefore: number;
+  /** …or whose payer is among these (payers with a pending withdrawal). */
+  payers: Address[];
+  limit: number;
+}
+
+export interface Ledger {
+  readonly kind: "sqlite" | "postgres";
+  /** Every lane of `operator` (the request path loads them at start). */
+  lanes(operator: Address): Promise<LaneRecord[]>;
+  lane(key: LaneKey): Promise<LaneRecord | undefined>;
+  /**
+   * Durably records `voucher` if the lane's cumulative is still `expectedCumulative`; resolves `false`, writing
+   * nothing, when another writer moved the lane first. Resolves only once the write is durable (calls made in the
+   * same tick may share one commit).
+   */
+  accept(voucher: AcceptVoucher): Promise<boolean>;
+  /** Records an `exact` authorization; resolves `false` if its nonce was used before. */
+  recordExact(authorization: ExactAuthorization): Promise<boolean>;
+  /** Lanes to settle now, oldest first. */
+  settlementCandidates(query: SettlementQuery): Promise<LaneRecord[]>;
+  /** Raises lanes' on-chain high-water marks (never lowers them) and clears or sets their rejection reason. */
+  recordSettled(updates: (LaneKey & { settledAmount: bigint; settledCalls: bigint; rejected: string | null })[]): Promise<void>;
+  recordSubmission(submission: Submission): Promise<void>;
+  updateSubmission(hash: Hex, status: Submission["status"]): Promise<void>;
+  /** Submissions still `sent` (not known to be mined or failed), for a restarted worker to finish. */
+  pendingSubmissions(): Promise<Submission[]>;
+  /** Sum of cumulative − settled over the payer's lanes with `operator`. */
+  unsettledOf(payer: Address, operator: Address): Promise<bigint>;
+  close(): Promise<void>;
+}
