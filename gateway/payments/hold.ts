@@ -1,0 +1,28 @@
+// A payment checked but not yet taken. The request path runs inference while holding it, then either commits it
+// (the answer goes out only once the payment is final: a voucher durable in the ledger, an `exact` transfer mined)
+// or releases it (the call failed: nothing is charged).
+import type { SettleResponse } from "@x402/core/types";
+import type { Address, Hex } from "viem";
+
+export interface Committed {
+  /** Receipt fields that depend on the payment. */
+  payment: Hex;
+  cumulativeAmount: bigint;
+  callIndex: bigint;
+  /** The PAYMENT-RESPONSE body (its `extra` gets the receipt). */
+  response: SettleResponse;
+  /** What the JSON answer says about the payment. */
+  summary: Record<string, unknown>;
+}
+
+export interface PaymentHold {
+  scheme: string;
+  payer: Address;
+  amount: bigint;
+  /** An identical retry of a call already paid for (same voucher, same input): answered without a new charge. */
+  replay: boolean;
+  /** Takes the payment; throws a PaymentError when it can no longer be taken (then the answer is withheld). */
+  commit(): Promise<Committed>;
+  /** Gives the payment up; the payer is not charged. Returns what the error body should say about the payment. */
+  release(): Record<string, unknown>;
+}
