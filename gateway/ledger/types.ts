@@ -30,8 +30,11 @@ export interface LaneRecord extends LaneKey {
   acceptedAt: number;
   /** Unix ms of the oldest accepted voucher not yet settled on this lane; null when nothing is unsettled. */
   unsettledSince: number | null;
-  /** Why the vault last skipped this lane's voucher (IVault.RejectReason name), if it did. */
+  /** Why the vault last skipped this lane's voucher (IVault.RejectReason name), if it did. A partial charge (the
+   *  escrow ran out) is recorded as "EmptyEscrow": the rest waits for a deposit. Accepting a newer voucher clears it. */
   rejected: string | null;
+  /** Unix ms when `rejected` was recorded; null when it is null. */
+  rejectedAt: number | null;
 }
 
 /** A voucher to record on a lane whose cumulative is still `expectedCumulative` (0 for a lane never used). */
@@ -65,6 +68,8 @@ export interface Submission {
   lanes: (LaneKey & { cumulativeAmount: bigint })[];
   status: "sent" | "mined" | "failed";
   sentAt: number;
+  /** The sending account (the operator); lets one ledger hold several operators' submissions. */
+  from?: Address;
 }
 
 /** Which lanes the settlement worker should settle now. */
@@ -76,7 +81,43 @@ export interface SettlementQuery {
   unsettledBefore: number;
   /** …or whose payer is among these (payers with a pending withdrawal). */
   payers: Address[];
+  /** …or whose voucher expires (expiry ≠ 0) before this Unix time in seconds, so it is settled while it still can be. */
+  expiringBefore?: bigint;
+  /**
+   * Lanes whose latest voucher the vault rejected are left out (retrying a bad signature only burns gas), except
+   * those rejected for one of `reasons` before `before` (Unix ms): e.g. an empty escrow that may have been refilled.
+   */
+  retryRejected?: { reasons: string[]; before: number };
   limit: number;
+}
+
+/** One lane's on-chain outcome, as the settlement worker read it from a receipt (or from the vault). */
+export interface SettledUpdate extends LaneKey {
+  settledAmount: bigint;
+  settledCalls: bigint;
+  rejected: string | null;
+  /** Unix ms of the observation (default: now); becomes `rejectedAt` when `rejected` is set. */
+  at?: number;
+}
+
+/**
+ * Exclusive right to settle for one operator key, so a `modelshare settle` run never races a live gateway's worker
+ * (two senders on one key would fight over nonces). PostgreSQL: a session advisory lock, gone when its holder's
+ * connection is. SQLite: a row with owner and heartbeat, which another owner may take over once it is older than
+ * the holder's ttl.
+ */
+export interface SettlementLock {
+  readonly operator: Address;
+  readonly owner: string;
+  /** Renews the lock; resolves false when it was lost (taken over, or the connection holding it died). */
+  heartbeat(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+export interface SettlementLockHolder {
+  owner: string;
+  /** Unix ms of the holder's last heartbeat (or of when it took the lock). */
+  heartbeatAt: number;
 }
 
 export interface Ledger {
@@ -87,20 +128,33 @@ export interface Ledger {
   /**
    * Durably records `voucher` if the lane's cumulative is still `expectedCumulative`; resolves `false`, writing
    * nothing, when another writer moved the lane first. Resolves only once the write is durable (calls made in the
-   * same tick may share one commit).
+   * same tick may share one commit). Rejects with a LedgerError("bad_input"), writing nothing, for a voucher that
+   * does not advance the lane (cumulativeAmount ≤ expectedCumulative) or holds a value outside its Solidity type.
    */
   accept(voucher: AcceptVoucher): Promise<boolean>;
-  /** Records an `exact` authorization; resolves `false` if its nonce was used before. */
+  /** Records an `exact` authorization; resolves `false` if `from` used its nonce before (EIP-3009 nonces are per
+   *  authorizer). Durable and group-committed like `accept`. */
   recordExact(authorization: ExactAuthorization): Promise<boolean>;
   /** Lanes to settle now, oldest first. */
   settlementCandidates(query: SettlementQuery): Promise<LaneRecord[]>;
   /** Raises lanes' on-chain high-water marks (never lowers them) and clears or sets their rejection reason. */
-  recordSettled(updates: (LaneKey & { settledAmount: bigint; settledCalls: bigint; rejected: string | null })[]): Promise<void>;
+  recordSettled(updates: SettledUpdate[]): Promise<void>;
+  /** Records a signed settlement transaction (before it is broadcast); refuses a second `sent` one for the same
+   *  sender and nonce. */
   recordSubmission(submission: Submission): Promise<void>;
   updateSubmission(hash: Hex, status: Submission["status"]): Promise<void>;
-  /** Submissions still `sent` (not known to be mined or failed), for a restarted worker to finish. */
-  pendingSubmissions(): Promise<Submission[]>;
+  /** Submissions still `sent` (not known to be mined or failed), for a restarted worker to finish; by nonce. */
+  pendingSubmissions(from?: Address): Promise<Submission[]>;
   /** Sum of cumulative − settled over the payer's lanes with `operator`. */
   unsettledOf(payer: Address, operator: Address): Promise<bigint>;
+  /** Payers with something unsettled with `operator` (the worker checks their pending withdrawals). */
+  unsettledPayers(operator: Address): Promise<Address[]>;
+  /** What `operator` is owed beyond the chain, over all its lanes (a metric). */
+  unsettledTotal(operator: Address): Promise<{ amount: bigint; lanes: number }>;
+  /** Takes the settlement lock for `operator`, or resolves null when another owner holds it. */
+  acquireSettlementLock(operator: Address, owner: string, ttlMs: number): Promise<SettlementLock | null>;
+  /** Who holds the settlement lock for `operator`, if anyone (for error messages). */
+  settlementLockHolder(operator: Address): Promise<SettlementLockHolder | null>;
+  /** Flushes writes still queued, then closes; later calls fail with a LedgerError("closed"). */
   close(): Promise<void>;
 }

@@ -1,0 +1,561 @@
+// The shared ledger for several gateway replicas: PostgreSQL, one schema. Writes are group-committed like SQLite's,
+// and each flush is a handful of set-based statements over unnest()ed arrays instead of one round trip per voucher.
+// The compare-and-set is `UPDATE … WHERE cumulative_amount = expected` (and `INSERT … ON CONFLICT DO NOTHING` for a
+// lane's first voucher): under READ COMMITTED, an UPDATE that waited for another replica's commit re-checks its WHERE
+// on the new row, so of two replicas racing for one lane step exactly one wins, whatever the timing.
+import pg from "pg";
+import type { Address, Hex } from "viem";
+import {
+  acceptRow,
+  addressKey,
+  checkLock,
+  checksum,
+  exactRow,
+  hex,
+  laneKeyRow,
+  laneRecord,
+  settledRow,
+  status as checkStatus,
+  submissionRecord,
+  submissionRow,
+  unixMs,
+  type AcceptRow,
+  type ExactRow,
+  type SettledRow,
+} from "./codec.ts";
+import { LedgerError, message } from "./errors.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { migrate, quote } from "./postgres-schema.ts";
+import type {
+  AcceptVoucher,
+  ExactAuthorization,
+  LaneKey,
+  LaneRecord,
+  Ledger,
+  SettledUpdate,
+  SettlementLock,
+  SettlementLockHolder,
+  SettlementQuery,
+  Submission,
+} from "./types.ts";
+
+export interface PostgresLedgerOptions {
+  /** A libpq connection string (postgres://user@host:port/database). */
+  connectionString: string;
+  /** Schema holding the ledger's tables, created if missing (default "modelshare"). */
+  schema?: string;
+  /** Pool size (default 10). */
+  maxConnections?: number;
+  /** Give up connecting after this long (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+type Write = { kind: "accept"; row: AcceptRow } | { kind: "exact"; row: ExactRow };
+
+// Deadlocks between replicas (two flushes locking overlapping lanes in different orders) abort one transaction,
+// which wrote nothing; it is simply run again.
+const RETRYABLE = new Set(["40P01", "40001"]);
+const MAX_ATTEMPTS = 5;
+
+const laneId = (r: { operator: string; payer: string; model_id?: string; modelId?: string; lane: number | string }) =>
+  `${r.operator}/${r.payer}/${r.model_id ?? r.modelId}/${r.lane}`;
+
+export class PostgresLedger implements Ledger {
+  readonly kind = "postgres" as const;
+  readonly schema: string;
+  readonly #pool: pg.Pool;
+  readonly #options: PostgresLedgerOptions;
+  readonly #where: string;
+  readonly #writes: GroupCommit<Write, boolean>;
+  readonly #locks = new Set<PostgresLock>();
+  #closed = false;
+
+  private constructor(pool: pg.Pool, options: PostgresLedgerOptions, schema: string, where: string) {
+    this.#pool = pool;
+    this.#options = options;
+    this.schema = schema;
+    this.#where = where;
+    this.#writes = new GroupCommit((batch) => this.#commit(batch));
+  }
+
+  /** Connects, then creates or migrates the schema. Fails with `unreachable`, `not_a_ledger` or `schema_too_new`. */
+  static async open(options: PostgresLedgerOptions): Promise<PostgresLedger> {
+    const schema = options.schema ?? "modelshare";
+    const where = describe(options.connectionString, schema);
+    const pool = new pg.Pool(poolConfig(options, schema));
+    // An idle connection that dies emits 'error' on the pool; the next query reports it, so only keep it from crashing.
+    pool.on("error", () => {});
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw new LedgerError("unreachable", `cannot reach the PostgreSQL ledger ${where}: ${reason(error)}`, { cause: error });
+    }
+    try {
+      await migrate(client, schema, where);
+    } catch (error) {
+      client.release();
+      await pool.end().catch(() => {});
+      if (error instanceof LedgerError) throw error;
+      throw new LedgerError("unreachable", `cannot set up the PostgreSQL ledger ${where}: ${reason(error)}`, { cause: error });
+    }
+    client.release();
+    return new PostgresLedger(pool, options, schema, where);
+  }
+
+  /** Transactions written by group commit so far. */
+  get commits(): number {
+    return this.#writes.batches;
+  }
+
+  async lanes(operator: Address): Promise<LaneRecord[]> {
+    const { rows } = await this.#query(`${SELECT_LANE} WHERE operator = $1 ORDER BY payer, model_id, lane`, [addressKey(operator, "operator")]);
+    return rows.map(laneRecord);
+  }
+
+  async lane(key: LaneKey): Promise<LaneRecord | undefined> {
+    const k = laneKeyRow(key);
+    const { rows } = await this.#query(`${SELECT_LANE} WHERE operator = $1 AND payer = $2 AND model_id = $3 AND lane = $4`, [
+      k.operator,
+      k.payer,
+      k.modelId,
+      k.lane,
+    ]);
+    return rows[0] ? laneRecord(rows[0]) : undefined;
+  }
+
+  accept(voucher: AcceptVoucher): Promise<boolean> {
+    return this.#write(() => ({ kind: "accept", row: acceptRow(voucher) }));
+  }
+
+  recordExact(authorization: ExactAuthorization): Promise<boolean> {
+    return this.#write(() => ({ kind: "exact", row: exactRow(authorization) }));
+  }
+
+  async settlementCandidates(query: SettlementQuery): Promise<LaneRecord[]> {
+    const limit = query.limit;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new LedgerError("bad_input", `limit must be a positive integer, got ${limit}`);
+    const { rows } = await this.#query(
+      `${SELECT_LANE}
+       WHERE operator = $1 AND unsettled_since IS NOT NULL
+         AND (rejected IS NULL OR (rejected = ANY($6::text[]) AND rejected_at < $7))
+         AND (cumulative_amount - settled_amount >= $2::numeric
+           OR unsettled_since < $3
+           OR payer = ANY($4::text[])
+           OR (expiry <> 0 AND expiry < $5::numeric))
+       ORDER BY unsettled_since, payer, model_id, lane
+       LIMIT $8`,
+      [
+        addressKey(query.operator, "operator"),
+        query.minUnsettled.toString(),
+        unixMs(query.unsettledBefore, "unsettledBefore"),
+        query.payers.map((p) => addressKey(p, "payer")),
+        query.expiringBefore === undefined ? null : query.expiringBefore.toString(),
+        query.retryRejected?.reasons ?? [],
+        query.retryRejected ? unixMs(query.retryRejected.before, "retryRejected.before") : 0,
+        limit,
+      ],
+    );
+    return rows.map(laneRecord);
+  }
+
+  async recordSettled(updates: SettledUpdate[]): Promise<void> {
+    const now = Date.now();
+    const merged = mergeByLane(updates.map((u) => settledRow(u, now)));
+    if (merged.length === 0) return;
+    // GREATEST in SQL: the high-water mark only rises, even against another replica's worker writing at once.
+    await this.#query(
+      `UPDATE lanes AS l SET
+         settled_amount = GREATEST(l.settled_amount, u.settled_amount),
+         settled_calls = GREATEST(l.settled_calls, u.settled_calls),
+         unsettled_since = CASE WHEN GREATEST(l.settled_amount, u.settled_amount) >= l.cumulative_amount THEN NULL ELSE l.unsettled_since END,
+         rejected = u.rejected,
+         rejected_at = CASE WHEN u.rejected IS NULL THEN NULL ELSE u.at END
+       FROM unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::bigint[])
+         AS u(operator, payer, model_id, lane, settled_amount, settled_calls, rejected, at)
+       WHERE l.operator = u.operator AND l.payer = u.payer AND l.model_id = u.model_id AND l.lane = u.lane`,
+      [
+        merged.map((u) => u.operator),
+        merged.map((u) => u.payer),
+        merged.map((u) => u.modelId),
+        merged.map((u) => u.lane),
+        merged.map((u) => u.settledAmount.toString()),
+        merged.map((u) => u.settledCalls.toString()),
+        merged.map((u) => u.rejected),
+        merged.map((u) => u.at),
+      ],
+    );
+  }
+
+  async recordSubmission(submission: Submission): Promise<void> {
+    const s = submissionRow(submission);
+    try {
+      await this.#query(
+        "INSERT INTO submissions (hash, from_address, nonce, raw, lanes, status, sent_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        [s.hash, s.from, s.nonce, s.raw, s.lanes, s.status, s.sentAt, Date.now()],
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === "23505") {
+        throw new LedgerError("conflict", `a settlement transaction ${s.hash} or another one with nonce ${s.nonce} from ${s.from} is already recorded`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async updateSubmission(hash: Hex, status: Submission["status"]): Promise<void> {
+    const h = hex(hash, "hash", 32);
+    const { rowCount } = await this.#query("UPDATE submissions SET status = $1, updated_at = $2 WHERE hash = $3", [checkStatus(status), Date.now(), h]);
+    if (rowCount === 0) throw new LedgerError("bad_input", `no settlement transaction ${h} is recorded`);
+  }
+
+  async pendingSubmissions(from?: Address): Promise<Submission[]> {
+    const { rows } =
+      from === undefined
+        ? await this.#query("SELECT * FROM submissions WHERE status = 'sent' ORDER BY nonce, sent_at")
+        : await this.#query("SELECT * FROM submissions WHERE status = 'sent' AND from_address = $1 ORDER BY nonce, sent_at", [addressKey(from, "from")]);
+    return rows.map(submissionRecord);
+  }
+
+  async unsettledOf(payer: Address, operator: Address): Promise<bigint> {
+    const { rows } = await this.#query(
+      `SELECT COALESCE(SUM(GREATEST(cumulative_amount - settled_amount, 0)), 0)::text AS owed
+       FROM lanes WHERE operator = $1 AND payer = $2 AND unsettled_since IS NOT NULL`,
+      [addressKey(operator, "operator"), addressKey(payer, "payer")],
+    );
+    return BigInt(rows[0]!.owed as string);
+  }
+
+  async unsettledPayers(operator: Address): Promise<Address[]> {
+    const { rows } = await this.#query(
+      "SELECT DISTINCT payer FROM lanes WHERE operator = $1 AND unsettled_since IS NOT NULL ORDER BY payer",
+      [addressKey(operator, "operator")],
+    );
+    return rows.map((r) => checksum(r.payer as string));
+  }
+
+  async unsettledTotal(operator: Address): Promise<{ amount: bigint; lanes: number }> {
+    const { rows } = await this.#query(
+      `SELECT COALESCE(SUM(GREATEST(cumulative_amount - settled_amount, 0)), 0)::text AS owed, count(*)::int AS lanes
+       FROM lanes WHERE operator = $1 AND unsettled_since IS NOT NULL`,
+      [addressKey(operator, "operator")],
+    );
+    return { amount: BigInt(rows[0]!.owed as string), lanes: rows[0]!.lanes as number };
+  }
+
+  async acquireSettlementLock(operator: Address, owner: string, ttlMs: number): Promise<SettlementLock | null> {
+    this.#open();
+    const op = addressKey(operator, "operator");
+    checkLock(owner, ttlMs);
+    // A session advisory lock lives as long as the connection that took it: a dedicated client, outside the pool.
+    const client = new pg.Client(poolConfig(this.#options, this.schema));
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      const { rows } = await client.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS taken", [this.#lockName(op)]);
+      if (!rows[0]!.taken) {
+        await client.end();
+        return null;
+      }
+      await client.query(
+        `INSERT INTO settlement_locks (operator, owner, heartbeat_at, ttl_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (operator) DO UPDATE SET owner = excluded.owner, heartbeat_at = excluded.heartbeat_at, ttl_ms = excluded.ttl_ms`,
+        [op, owner, Date.now(), ttlMs],
+      );
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw new LedgerError("unreachable", `cannot take the settlement lock in ${this.#where}: ${reason(error)}`, { cause: error });
+    }
+    const lock = new PostgresLock(client, checksum(op), op, owner, () => this.#locks.delete(lock));
+    this.#locks.add(lock);
+    return lock;
+  }
+
+  async settlementLockHolder(operator: Address): Promise<SettlementLockHolder | null> {
+    const op = addressKey(operator, "operator");
+    const client = await this.#connect();
+    try {
+      // Whether anyone holds it is what the advisory lock says; the row only names the holder.
+      const { rows } = await client.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS free", [this.#lockName(op)]);
+      if (rows[0]!.free) {
+        await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [this.#lockName(op)]);
+        return null;
+      }
+      const holder = await client.query("SELECT owner, heartbeat_at FROM settlement_locks WHERE operator = $1", [op]);
+      const row = holder.rows[0];
+      return row ? { owner: row.owner as string, heartbeatAt: Number(row.heartbeat_at) } : { owner: "unknown", heartbeatAt: 0 };
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#writes.drain();
+    for (const lock of [...this.#locks]) await lock.release();
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  #lockName(operator: string): string {
+    return `modelshare-settlement:${this.schema}:${operator}`;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new LedgerError("closed", `the ledger ${this.#where} is closed`);
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    this.#open();
+    try {
+      return await this.#pool.connect();
+    } catch (error) {
+      throw new LedgerError("unreachable", `cannot reach the PostgreSQL ledger ${this.#where}: ${reason(error)}`, { cause: error });
+    }
+  }
+
+  async #query(text: string, values?: unknown[]): Promise<pg.QueryResult<Record<string, unknown>>> {
+    const client = await this.#connect();
+    try {
+      return await client.query(text, values);
+    } catch (error) {
+      if ((error as { code?: string }).code === "23505") throw error;
+      throw new LedgerError("db_error", `the PostgreSQL ledger ${this.#where} failed: ${reason(error)}`, { cause: error });
+    } finally {
+      client.release();
+    }
+  }
+
+  #write(build: () => Write): Promise<boolean> {
+    try {
+      this.#open();
+      return this.#writes.submit(build());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #commit(batch: Write[]): Promise<boolean[]> {
+    const client = await this.#connect();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await writeBatch(client, batch);
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => {});
+          if (attempt < MAX_ATTEMPTS && RETRYABLE.has((error as { code?: string }).code ?? "")) continue;
+          throw new LedgerError("db_error", `the PostgreSQL ledger ${this.#where} refused a write: ${reason(error)}`, { cause: error });
+        }
+      }
+    } finally {
+      client.release();
+    }
+  }
+}
+
+const SELECT_LANE = `SELECT operator, payer, model_id::text, lane, cumulative_amount::text, cumulative_calls::text, expiry::text, signature,
+  signer, input_sha256, settled_amount::text, settled_calls::text, accepted_at, unsettled_since, rejected, rejected_at FROM lanes`;
+
+/**
+ * Writes a batch in one transaction. Writes to the same lane (or the same exact nonce) must apply in order, so the
+ * batch is cut into rounds holding at most one write per key; each round is at most three statements.
+ */
+async function writeBatch(client: pg.PoolClient, batch: Write[]): Promise<boolean[]> {
+  const results: boolean[] = new Array(batch.length).fill(false);
+  const rounds = splitRounds(batch);
+  const statements = rounds.reduce((n, round) => n + round.statements, 0);
+  const transaction = statements > 1;
+  if (transaction) await client.query("BEGIN");
+  for (const round of rounds) {
+    if (round.inserts.length > 0) {
+      const { rows } = await client.query(INSERT_LANES, laneColumns(round.inserts.map((i) => batch[i]!.row as AcceptRow), false));
+      mark(results, round.inserts, batch, new Set(rows.map(laneId)));
+    }
+    if (round.updates.length > 0) {
+      const { rows } = await client.query(UPDATE_LANES, laneColumns(round.updates.map((i) => batch[i]!.row as AcceptRow), true));
+      mark(results, round.updates, batch, new Set(rows.map(laneId)));
+    }
+    if (round.exacts.length > 0) {
+      const rows = round.exacts.map((i) => batch[i]!.row as ExactRow);
+      const inserted = await client.query(INSERT_EXACT, [
+        rows.map((r) => r.from),
+        rows.map((r) => r.nonce),
+        rows.map((r) => r.to),
+        rows.map((r) => r.value),
+        rows.map((r) => r.modelId),
+        rows.map((r) => r.acceptedAt),
+      ]);
+      const done = new Set(inserted.rows.map((r) => `${r.from_address}/${r.nonce}`));
+      for (const i of round.exacts) results[i] = done.has(writeKey(batch[i]!));
+    }
+  }
+  if (transaction) await client.query("COMMIT");
+  return results;
+}
+
+interface Round {
+  inserts: number[];
+  updates: number[];
+  exacts: number[];
+  statements: number;
+}
+
+function splitRounds(batch: Write[]): Round[] {
+  const rounds: Round[] = [];
+  const lastRound = new Map<string, number>();
+  batch.forEach((write, i) => {
+    const key = writeKey(write);
+    const r = (lastRound.get(key) ?? -1) + 1;
+    lastRound.set(key, r);
+    const round = (rounds[r] ??= { inserts: [], updates: [], exacts: [], statements: 0 });
+    const list = write.kind === "exact" ? round.exacts : write.row.expected === "0" ? round.inserts : round.updates;
+    if (list.length === 0) round.statements++;
+    list.push(i);
+  });
+  return rounds;
+}
+
+function writeKey(write: Write): string {
+  return write.kind === "exact" ? `${write.row.from}/${write.row.nonce}` : laneId(write.row);
+}
+
+function mark(results: boolean[], indexes: number[], batch: Write[], done: Set<string>): void {
+  for (const i of indexes) results[i] = done.has(writeKey(batch[i]!));
+}
+
+const LANE_INPUT = `unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::numeric[], $6::numeric[], $7::numeric[], $8::text[],
+  $9::text[], $10::text[], $11::bigint[], $12::numeric[])
+  AS i(operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer, input_sha256, accepted_at, expected)`;
+
+const INSERT_LANES = `
+  INSERT INTO lanes (operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer, input_sha256,
+    accepted_at, unsettled_since)
+  SELECT operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer, input_sha256, accepted_at, accepted_at
+  FROM ${LANE_INPUT}
+  ON CONFLICT DO NOTHING
+  RETURNING operator, payer, model_id::text, lane`;
+
+const UPDATE_LANES = `
+  UPDATE lanes AS l SET cumulative_amount = i.cumulative_amount, cumulative_calls = i.cumulative_calls, expiry = i.expiry,
+    signature = i.signature, signer = i.signer, input_sha256 = i.input_sha256, accepted_at = i.accepted_at,
+    unsettled_since = COALESCE(l.unsettled_since, i.accepted_at), rejected = NULL, rejected_at = NULL
+  FROM ${LANE_INPUT}
+  WHERE l.operator = i.operator AND l.payer = i.payer AND l.model_id = i.model_id AND l.lane = i.lane
+    AND l.cumulative_amount = i.expected
+  RETURNING l.operator, l.payer, l.model_id::text, l.lane`;
+
+const INSERT_EXACT = `
+  INSERT INTO exact_authorizations (from_address, nonce, to_address, value, model_id, accepted_at)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::bigint[])
+  ON CONFLICT DO NOTHING
+  RETURNING from_address, nonce`;
+
+function laneColumns(rows: AcceptRow[], withExpected: boolean): unknown[] {
+  // Sorted by key: replicas locking overlapping lanes take the locks in the same order, which avoids most deadlocks.
+  const sorted = [...rows].sort((a, b) => (laneId(a) < laneId(b) ? -1 : 1));
+  return [
+    sorted.map((r) => r.operator),
+    sorted.map((r) => r.payer),
+    sorted.map((r) => r.modelId),
+    sorted.map((r) => r.lane),
+    sorted.map((r) => r.cumulativeAmount),
+    sorted.map((r) => r.cumulativeCalls),
+    sorted.map((r) => r.expiry),
+    sorted.map((r) => r.signature),
+    sorted.map((r) => r.signer),
+    sorted.map((r) => r.inputSha256),
+    sorted.map((r) => r.acceptedAt),
+    sorted.map((r) => (withExpected ? r.expected : "0")),
+  ];
+}
+
+/** UPDATE … FROM applies one input row per lane: merge repeats (highest marks, latest rejection). */
+function mergeByLane(rows: SettledRow[]): SettledRow[] {
+  const byLane = new Map<string, SettledRow>();
+  for (const row of rows) {
+    const key = laneId(row);
+    const seen = byLane.get(key);
+    byLane.set(
+      key,
+      seen
+        ? {
+            ...row,
+            settledAmount: row.settledAmount > seen.settledAmount ? row.settledAmount : seen.settledAmount,
+            settledCalls: row.settledCalls > seen.settledCalls ? row.settledCalls : seen.settledCalls,
+          }
+        : row,
+    );
+  }
+  return [...byLane.values()];
+}
+
+class PostgresLock implements SettlementLock {
+  readonly operator: Address;
+  readonly owner: string;
+  readonly #client: pg.Client;
+  readonly #key: string;
+  readonly #forget: () => void;
+  #lost = false;
+  #released = false;
+
+  constructor(client: pg.Client, operator: Address, key: string, owner: string, forget: () => void) {
+    this.#client = client;
+    this.operator = operator;
+    this.#key = key;
+    this.owner = owner;
+    this.#forget = forget;
+    // The connection is the lock: once it is gone, so is the lock.
+    client.on("error", () => (this.#lost = true));
+    client.on("end", () => (this.#lost = true));
+  }
+
+  async heartbeat(): Promise<boolean> {
+    if (this.#released || this.#lost) return false;
+    try {
+      await this.#client.query("UPDATE settlement_locks SET heartbeat_at = $1 WHERE operator = $2 AND owner = $3", [Date.now(), this.#key, this.owner]);
+      return true;
+    } catch {
+      this.#lost = true;
+      return false;
+    }
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#forget();
+    if (!this.#lost) {
+      await this.#client.query("DELETE FROM settlement_locks WHERE operator = $1 AND owner = $2", [this.#key, this.owner]).catch(() => {});
+    }
+    // Closing the session releases the advisory lock.
+    await this.#client.end().catch(() => {});
+  }
+}
+
+function poolConfig(options: PostgresLedgerOptions, schema: string): pg.PoolConfig {
+  return {
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    options: `-c search_path=${quote(schema)}`,
+  };
+}
+
+/** host:port/database and schema, never the password. */
+function describe(connectionString: string, schema: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `postgres://${url.host}${url.pathname} (schema ${schema})`;
+  } catch {
+    return `(schema ${schema})`;
+  }
+}
+
+function reason(error: unknown): string {
+  const e = error as { code?: string; message?: string; errors?: unknown[] };
+  // pg reports a refused connection to every resolved address as an AggregateError with an empty message.
+  if (!e.message && Array.isArray(e.errors) && e.errors.length > 0) return reason(e.errors[0]);
+  return message(error) || e.code || "unknown error";
+}
