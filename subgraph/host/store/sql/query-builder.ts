@@ -199,7 +199,8 @@ export class QueryBuilder {
         return `${column} ${COMPARE[filter.op]} ${param}`;
       }
       case "in": {
-        if (filter.values.length === 0) return filter.not ? `${column} IS NOT NULL` : "1 = 0";
+        // As graph-node: an empty list matches nothing, negated or not; NULLs never match.
+        if (filter.values.length === 0) return "1 = 0";
         const list = filter.values.map((v) => p.add(d.scalar(field.kind, v))).join(", ");
         return `${column} ${filter.not ? "NOT IN" : "IN"} (${list})`;
       }
@@ -221,12 +222,18 @@ export class QueryBuilder {
         if (filter.op === "eq" || filter.op === "not") {
           return `${column} ${filter.op === "eq" ? "=" : "<>"} ${p.add(d.list(field, filter.values))}`;
         }
-        const all = filter.values.map((v) => {
+        // graph-node: `_contains` needs every value, `_contains_nocase` any of them, the `_not_` forms none; a NULL
+        // list never matches.
+        const has = filter.values.map((v) => {
           const param = p.add(filter.nocase ? String(listParam(d, field, v)).toLowerCase() : listParam(d, field, v));
           return d.listHas(column, field, param, filter.nocase);
         });
-        const test = all.length === 0 ? `${column} IS NOT NULL` : `(${all.join(" AND ")})`;
-        return filter.op === "contains" ? test : `NOT ${test}`;
+        const every = filter.op === "contains" && !filter.nocase;
+        let test: string;
+        if (has.length === 0) test = every || filter.op === "not_contains" ? "1 = 1" : "1 = 0";
+        else if (every) test = has.join(" AND ");
+        else test = `${filter.op === "not_contains" ? "NOT " : ""}(${has.join(" OR ")})`;
+        return `(${column} IS NOT NULL AND ${test})`;
       }
     }
   }
