@@ -39,6 +39,10 @@ export interface CliConfig {
   maxModelBytes: number;
   /** Seconds to wait for a receipt before giving up (the transaction may still be mined). */
   receiptTimeout: number;
+  /** The config file's `gateway` section, as written (validated by the gateway command). */
+  gateway: Record<string, unknown> | undefined;
+  /** The directory the config file's relative paths are resolved against. */
+  configDir: string;
 }
 
 /** The global flags, as commander parses them. */
@@ -81,6 +85,8 @@ const fileSchema = z
       .optional(),
     maxModelSize: z.union([z.string(), z.number()]).optional(),
     receiptTimeout: z.number().positive().optional(),
+    /** The gateway's own settings, validated by `modelshare gateway` (gateway/config.ts). */
+    gateway: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -118,6 +124,8 @@ export async function loadConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
     storage,
     maxModelBytes: parseSize(pick(flags.maxSize, env.MODELSHARE_MAX_MODEL_SIZE, file.maxModelSize?.toString()) ?? String(DEFAULT_MAX_MODEL_BYTES)),
     receiptTimeout: file.receiptTimeout ?? 300,
+    gateway: file.gateway,
+    configDir: fileDir,
   };
 }
 

@@ -45,12 +45,19 @@ export async function fetchCard(config: CliConfig, cid: string): Promise<ModelCa
   }
 }
 
-function storageConfig(config: CliConfig): StorageConfig {
+/** The SDK storage settings the CLI settings describe. */
+export function storageConfig(config: CliConfig): StorageConfig {
   const s = config.storage;
   // config.ts guarantees a URL for remote kinds; createStorage validates the rest with readable messages.
   if (s.kind === "local") return { kind: "local", dir: s.dir ?? "" };
   if (s.kind === "kubo") return { kind: "kubo", url: s.url ?? "" };
   return { kind: "nft.storage", url: s.url ?? "", token: s.token ?? "" };
+}
+
+/** The storage adapter the CLI settings describe. */
+export async function openStorage(config: CliConfig) {
+  const { createStorage } = await storageModule();
+  return createStorage(storageConfig(config));
 }
 
 // Loaded on first use so read-only commands don't pay for the IPFS encoders.
