@@ -129,31 +129,31 @@ export class ModelCatalog {
   #closed = false;
 
   constructor(options: ModelCatalogOptions) {
-    const o = { ...options };
-    const maxSessions = o.maxSessions ?? DEFAULTS.maxSessions;
-    const maxSessionBytes = o.maxSessionBytes ?? DEFAULTS.maxSessionBytes;
-    const termsTtlMs = o.termsTtlMs ?? DEFAULTS.termsTtlMs;
-    this.#retryMs = o.termsRetryMs ?? DEFAULTS.termsRetryMs;
-    this.#failureTtlMs = o.failureTtlMs ?? DEFAULTS.failureTtlMs;
-    this.#runTimeoutMs = o.runTimeoutMs ?? DEFAULTS.runTimeoutMs;
+    const maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
+    const maxSessionBytes = options.maxSessionBytes ?? DEFAULTS.maxSessionBytes;
+    const termsTtlMs = options.termsTtlMs ?? DEFAULTS.termsTtlMs;
+    this.#retryMs = options.termsRetryMs ?? DEFAULTS.termsRetryMs;
+    this.#failureTtlMs = options.failureTtlMs ?? DEFAULTS.failureTtlMs;
+    this.#runTimeoutMs = options.runTimeoutMs ?? DEFAULTS.runTimeoutMs;
     const durations = { termsTtlMs, termsRetryMs: this.#retryMs, failureTtlMs: this.#failureTtlMs, runTimeoutMs: this.#runTimeoutMs };
     for (const [name, value] of Object.entries(durations)) {
       if (!(value >= 0)) throw new Error(`${name} must be a non-negative number of milliseconds, got ${value}`);
     }
-    this.#now = o.now ?? Date.now;
-    this.#log = o.logger ?? silentLogger;
-    this.#storage = o.storage;
-    this.#allowed = o.serve === "all" ? "all" : new Set(o.serve.map((id) => toModelId(id)));
-    this.#sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...o.sessionOptions };
+    if (!(this.#runTimeoutMs > 0)) throw new Error(`runTimeoutMs must be above zero, got ${this.#runTimeoutMs}`);
+    this.#now = options.now ?? Date.now;
+    this.#log = options.logger ?? silentLogger;
+    this.#storage = options.storage;
+    this.#allowed = options.serve === "all" ? "all" : new Set(options.serve.map((id) => toModelId(id)));
+    this.#sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...options.sessionOptions };
     this.#registry = new RegistryReader({
-      registry: o.contracts.registry,
+      registry: options.contracts.registry,
       ttlMs: termsTtlMs,
       retryMs: this.#retryMs,
       now: this.#now,
       logger: this.#log,
     });
     this.#sessions = new BoundedLru<Loaded>(maxSessions, maxSessionBytes, (key) => this.#log.debug({ model: key }, "session evicted"));
-    if (o.watchEvents) this.#watch(o.contracts.registry);
+    if (options.watchEvents) this.#watch(options.contracts.registry);
   }
 
   /** Whether this gateway serves the model at all (no chain access). */

@@ -45,6 +45,10 @@ export interface RegistryReaderOptions {
 
 interface TermsEntry {
   terms: ModelTerms;
+  /** Fresh until then (clock ms): fetchedAt + TTL, or earlier when an event says they changed. */
+  freshUntil: number;
+  /** Bumped by each event, so a read that started before the event does not count as fresh after it. */
+  generation: number;
   refreshing?: Promise<ModelTerms>;
   lastAttempt: number;
   /** Set while the registry cannot be read, so the outage is logged once per model, not once per retry. */
@@ -77,7 +81,7 @@ export class RegistryReader {
   peek(modelId: bigint): ModelTerms | undefined {
     const entry = this.#terms.get(modelId);
     if (!entry) return undefined;
-    if (this.#now() - entry.terms.fetchedAt < this.#ttlMs) return entry.terms;
+    if (this.#now() < entry.freshUntil) return entry.terms;
     this.#revalidate(modelId, entry);
     return undefined;
   }
@@ -91,7 +95,7 @@ export class RegistryReader {
   async get(modelId: bigint): Promise<ModelTerms> {
     const entry = this.#terms.get(modelId);
     if (entry) {
-      if (this.#now() - entry.terms.fetchedAt >= this.#ttlMs) this.#revalidate(modelId, entry);
+      if (this.#now() >= entry.freshUntil) this.#revalidate(modelId, entry);
       return entry.terms;
     }
     let first = this.#firstReads.get(modelId);
@@ -121,9 +125,11 @@ export class RegistryReader {
   invalidate(modelId: bigint): void {
     const entry = this.#terms.get(modelId);
     if (!entry) return;
-    entry.terms = { ...entry.terms, fetchedAt: -Infinity };
+    entry.generation++;
+    entry.freshUntil = -Infinity;
     entry.lastAttempt = -Infinity;
-    this.#revalidate(modelId, entry);
+    if (entry.refreshing) void entry.refreshing.catch(() => {}).then(() => this.#revalidate(modelId, entry));
+    else this.#revalidate(modelId, entry);
   }
 
   /** A version's weights hash and CIDs (immutable, read once). */
@@ -159,21 +165,16 @@ export class RegistryReader {
     return this.#countRead;
   }
 
-  /** Ids of every model cached so far. */
-  knownIds(): bigint[] {
-    return [...this.#terms.keys()];
-  }
-
   async #firstRead(modelId: bigint): Promise<ModelTerms> {
     if (modelId < 1n) throw unknownModel(modelId);
     let next = await this.nextModelId();
     if (modelId >= next) {
       // Perhaps minted since the count was read: read it again, at most once per retry interval whatever the ids asked.
-      if (this.#now() - this.#count!.fetchedAt >= this.#retryMs) next = await this.#refreshCount().catch(() => next);
+      if (this.#now() - this.#countAttempt >= this.#retryMs) next = await this.#refreshCount().catch(() => next);
       if (modelId >= next) throw unknownModel(modelId);
     }
     const terms = await this.#fetchTerms(modelId);
-    this.#terms.set(modelId, { terms, lastAttempt: this.#now() });
+    this.#terms.set(modelId, { terms, freshUntil: terms.fetchedAt + this.#ttlMs, generation: 0, lastAttempt: this.#now() });
     return terms;
   }
 
@@ -186,6 +187,7 @@ export class RegistryReader {
 
   async #read(modelId: bigint, entry: TermsEntry): Promise<ModelTerms> {
     entry.lastAttempt = this.#now();
+    const generation = entry.generation;
     try {
       const terms = await this.#fetchTerms(modelId);
       if (entry.failingSince !== undefined) {
@@ -199,6 +201,7 @@ export class RegistryReader {
         );
       }
       entry.terms = terms;
+      if (entry.generation === generation) entry.freshUntil = terms.fetchedAt + this.#ttlMs;
       return terms;
     } catch (error) {
       if (entry.failingSince === undefined) {

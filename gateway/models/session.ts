@@ -32,7 +32,7 @@ export interface Signature {
   outputs: TensorSignature[];
 }
 
-/** A run on a session that was released (evicted and idle); the catalog reloads and retries. */
+/** A run on a session that was evicted; the catalog reloads the model and runs it there. */
 export class SessionReleasedError extends Error {}
 
 export class ModelSession {
@@ -80,7 +80,8 @@ export class ModelSession {
 
   /** Runs validated feeds (see tensors.ts `parseInputs`); rejects with a ModelError, or an InputError as a safety net. */
   async run(feeds: Tensors, timeoutMs: number): Promise<Record<string, Tensor>> {
-    if (this.#released) throw new SessionReleasedError(`${this.#label} was released`);
+    // An evicted session only finishes what it started, so its memory is freed soon whoever still holds it.
+    if (this.#retired) throw new SessionReleasedError(`${this.#label} was evicted`);
     const ortFeeds: Record<string, OrtTensor> = {};
     for (const name in feeds) {
       const t = feeds[name]!;

@@ -66,7 +66,8 @@ export function parseInferRequest(body: unknown): InferRequest {
 
 /** Validates JSON inputs against a model's input signature and converts them into typed tensors. */
 export function parseInputs(signature: readonly TensorSignature[], json: unknown, limits: Partial<InputLimits> = {}): Record<string, Tensor> {
-  const { maxElements, maxBatch } = { ...DEFAULT_INPUT_LIMITS, ...limits };
+  const maxElements = limits.maxElements ?? DEFAULT_INPUT_LIMITS.maxElements;
+  const maxBatch = limits.maxBatch ?? DEFAULT_INPUT_LIMITS.maxBatch;
   if (!isPlainObject(json)) {
     throw new InputError("bad_request", `"inputs" must be an object of named tensors, got ${describe(json)}`);
   }
