@@ -1,5 +1,5 @@
-// Sends settlement transactions so that a nonce is never used twice: the worker assigns nonces itself, signs the
-// transaction locally, records the raw bytes and nonce in the ledger, and only then broadcasts. After a crash or an
+// Sends settlement transactions so that a nonce is never used twice: a nonce comes from the key's one nonce source,
+// the transaction is signed locally, its raw bytes and nonce are recorded in the ledger, and only then broadcast. After a crash or an
 // RPC outage, `finish` takes a recorded transaction to its end: its receipt if it was mined, `failed` if another
 // transaction took its nonce, otherwise the *same* raw bytes broadcast again (which can never become a second
 // transaction).
@@ -22,11 +22,54 @@ import type { LaneRecord, Ledger, Submission } from "../ledger/types.ts";
 import { signedVoucher } from "./batches.ts";
 import type { Logger } from "./logger.ts";
 
+/**
+ * Hands out the operator key's nonces one at a time; a nonce is consumed only when `use` resolves. The gateway
+ * passes the sender its `exact` payments also go through (gateway/chain/sender.ts), so the two never race.
+ */
+export interface NonceSource {
+  withNonce<T>(use: (nonce: number) => Promise<T>): Promise<T>;
+}
+
+/** The worker's own nonce source when it has the key to itself (the `modelshare settle` command). */
+export class AccountNonces implements NonceSource {
+  readonly #client: PublicClient;
+  readonly #address: Address;
+  #next: number | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(client: PublicClient, address: Address) {
+    this.#client = client;
+    this.#address = address;
+  }
+
+  withNonce<T>(use: (nonce: number) => Promise<T>): Promise<T> {
+    const run = this.#queue.then(async () => {
+      this.#next ??= await this.#client.getTransactionCount({ address: this.#address, blockTag: "pending" });
+      try {
+        const result = await use(this.#next);
+        this.#next += 1;
+        return result;
+      } catch (error) {
+        if (isNonceTaken(error)) this.#next = undefined;
+        throw error;
+      }
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Re-reads the chain before the next nonce (call when none of our transactions is in flight). */
+  resync(): void {
+    this.#next = undefined;
+  }
+}
+
 export interface SenderOptions {
   client: PublicClient;
   account: LocalAccount;
   vault: Address;
   ledger: Ledger;
+  nonces: NonceSource;
   logger: Logger;
   /** How long to wait for a receipt before leaving the transaction for the next round. */
   receiptTimeoutMs: number;
@@ -44,8 +87,6 @@ export type Finished =
 export class Sender {
   readonly #o: SenderOptions;
   #chainId: number | undefined;
-  /** The next nonce to use; resynchronised with the chain before each round's new transactions. */
-  #nextNonce = 0;
 
   constructor(options: SenderOptions) {
     this.#o = options;
@@ -53,12 +94,6 @@ export class Sender {
 
   get address(): Address {
     return this.#o.account.address;
-  }
-
-  /** Call only when none of our transactions is in flight: then the chain's pending count is the truth. */
-  async syncNonce(): Promise<void> {
-    const pending = await this.#o.client.getTransactionCount({ address: this.address, blockTag: "pending" });
-    this.#nextNonce = Math.max(this.#nextNonce, pending);
   }
 
   /** Estimates, signs, records (durably) and broadcasts one `settle` of `lanes`. */
@@ -70,31 +105,48 @@ export class Sender {
     const gas = estimate + (estimate * BigInt(Math.round((this.#o.gasMargin ?? 0.2) * 100))) / 100n;
     const fees = await client.estimateFeesPerGas();
     this.#chainId ??= await client.getChainId();
-    const nonce = this.#nextNonce;
-    const raw = await account.signTransaction({
-      type: "eip1559",
-      chainId: this.#chainId,
-      to: vault,
-      data,
-      gas,
-      nonce,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    const chainId = this.#chainId;
+    let lost: unknown;
+    const submission = await this.#o.nonces.withNonce(async (nonce) => {
+      const raw = await account.signTransaction({
+        type: "eip1559",
+        chainId,
+        to: vault,
+        data,
+        gas,
+        nonce,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      });
+      const submission: Submission = {
+        hash: keccak256(raw),
+        nonce,
+        raw,
+        lanes: lanes.map((l) => ({ payer: l.payer, operator: l.operator, modelId: l.modelId, lane: l.lane, cumulativeAmount: l.cumulativeAmount })),
+        status: "sent",
+        sentAt: Date.now(),
+        from: account.address,
+      };
+      // Recorded before it can exist anywhere else: after a crash, the ledger knows every transaction we may have sent.
+      await ledger.recordSubmission(submission);
+      this.#o.logger.info({ hash: submission.hash, nonce, vouchers: lanes.length, gas: gas.toString() }, "settlement: sending batch");
+      try {
+        await this.#o.client.sendRawTransaction({ serializedTransaction: raw });
+      } catch (error) {
+        if (isNonceTaken(error)) {
+          // A fresh transaction refused for its nonce can never be mined: drop it, and let the nonce source re-read.
+          await ledger.updateSubmission(submission.hash, "failed");
+          throw error;
+        }
+        // Recorded means the nonce is ours, whatever became of the broadcast: the next round finishes it.
+        lost = error;
+      }
+      return submission;
     });
-    const submission: Submission = {
-      hash: keccak256(raw),
-      nonce,
-      raw,
-      lanes: lanes.map((l) => ({ payer: l.payer, operator: l.operator, modelId: l.modelId, lane: l.lane, cumulativeAmount: l.cumulativeAmount })),
-      status: "sent",
-      sentAt: Date.now(),
-      from: account.address,
-    };
-    // Recorded before it can exist anywhere else: after a crash, the ledger knows every transaction we may have sent.
-    await ledger.recordSubmission(submission);
-    this.#nextNonce = nonce + 1;
-    this.#o.logger.info({ hash: submission.hash, nonce, vouchers: lanes.length, gas: gas.toString() }, "settlement: sending batch");
-    await this.broadcast(submission);
+    if (lost !== undefined) {
+      if (isTransportError(lost)) throw lost;
+      this.#o.logger.warn({ hash: submission.hash, nonce: submission.nonce, error: describe(lost) }, "settlement: node refused the broadcast");
+    }
     return submission;
   }
 
@@ -149,6 +201,12 @@ export class Sender {
       throw error;
     }
   }
+}
+
+/** The node says another transaction already used this nonce. */
+export function isNonceTaken(error: unknown): boolean {
+  const text = error instanceof BaseError ? `${error.shortMessage} ${error.details ?? ""}` : String((error as Error)?.message ?? error);
+  return /nonce too low|nonce has already been used|replacement transaction underpriced/i.test(text);
 }
 
 /** The RPC could not be reached or did not answer (as opposed to answering with an error). */

@@ -18,7 +18,7 @@ import { silentLogger, type Logger } from "./logger.ts";
 import { SettlementMetrics } from "./metrics.ts";
 import { readOutcomes } from "./outcomes.ts";
 import { emptyRound, type RejectedVoucher, type SettlementRound } from "./result.ts";
-import { describe, isTransportError, Sender, type Finished } from "./sender.ts";
+import { AccountNonces, describe, isTransportError, Sender, type Finished, type NonceSource } from "./sender.ts";
 import { WithdrawalWatcher } from "./withdrawals.ts";
 
 export interface SettlementWorkerOptions {
@@ -27,6 +27,11 @@ export interface SettlementWorkerOptions {
   client: PublicClient;
   /** The operator key: vouchers name it as operator, and it signs and pays for the settle transactions. */
   account: LocalAccount;
+  /**
+   * Where the key's nonces come from. Pass the sender everything else the key sends goes through (the gateway's
+   * OperatorSender), so settlements never race other transactions; by default the worker has the key to itself.
+   */
+  nonces?: NonceSource;
   vault: Address;
   /** Time between rounds (default 10 s). */
   intervalMs?: number;
@@ -70,9 +75,11 @@ export class SettlementWorker {
   readonly ledger: Ledger;
   readonly operator: Address;
   readonly owner: string;
-  readonly #o: Required<Omit<SettlementWorkerOptions, "onSettled" | "backoff">> & Pick<SettlementWorkerOptions, "onSettled">;
+  readonly #o: Required<Omit<SettlementWorkerOptions, "onSettled" | "backoff" | "nonces">> & Pick<SettlementWorkerOptions, "onSettled">;
   readonly #backoff: { initialMs: number; maxMs: number };
   readonly #sender: Sender;
+  /** Set when the worker owns the key's nonces (no shared sender): re-read from the chain before each round. */
+  readonly #ownNonces: AccountNonces | undefined;
   readonly #withdrawals: WithdrawalWatcher;
   readonly #log: Logger;
   readonly #recentRejections: RejectedVoucher[] = [];
@@ -107,7 +114,9 @@ export class SettlementWorker {
     this.operator = options.account.address;
     this.owner = this.#o.owner;
     this.#log = this.#o.logger;
+    this.#ownNonces = options.nonces ? undefined : new AccountNonces(options.client, options.account.address);
     this.#sender = new Sender({
+      nonces: options.nonces ?? this.#ownNonces!,
       client: options.client,
       account: options.account,
       vault: options.vault,
@@ -222,7 +231,8 @@ export class SettlementWorker {
       limit: this.#o.maxBatch * this.#o.maxBatchesPerRound,
     });
     if (candidates.length === 0) return;
-    await this.#sender.syncNonce();
+    // Nothing of ours is in flight now: the chain's count is the truth (the key may have been used elsewhere).
+    this.#ownNonces?.resync();
     const sent: Submission[] = [];
     for (const batch of buildBatches(candidates, this.#o.maxBatch)) {
       if (!this.#lock) throw new SettlementLockedError(this.operator, await this.ledger.settlementLockHolder(this.operator));

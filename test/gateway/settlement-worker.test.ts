@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Registry } from "prom-client";
-import { decodeFunctionData, type Address } from "viem";
+import { createWalletClient, decodeFunctionData, http, type Address } from "viem";
+import { hardhat } from "viem/chains";
+import { OperatorSender } from "../../gateway/chain/sender.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PostgresLedger } from "../../gateway/ledger/postgres.ts";
 import type { Ledger } from "../../gateway/ledger/types.ts";
@@ -201,6 +203,41 @@ describe("settlement worker", () => {
     assert.equal(after.settledAmount, 2n * PRICE);
     assert.equal(after.settledCalls, 2n);
     assert.equal(after.rejected, null);
+    await worker.stop();
+    await ledger.close();
+  });
+
+  it("shares the operator key's nonces with the gateway's other transactions, and recovers from a stale count", async () => {
+    const ledger = chain.sqlite("shared-nonces");
+    const payer = await chain.newPayer(100_000n);
+    await chain.pay(ledger, payer, chain.models[0], 0, 2);
+    const wallet = createWalletClient({ account: chain.operator, chain: hardhat, transport: http(chain.h.rpcUrl) });
+    const sender = new OperatorSender(chain.client, wallet);
+    const worker = chain.worker(ledger, { nonces: sender, threshold: 1n });
+    const nonce = await chain.nonce(chain.operator.address);
+
+    // Exact payments (here: two plain calls) and a settlement, all at once through the one sender.
+    const [round, ...others] = await Promise.all([
+      worker.runOnce(),
+      sender.send({ to: chain.operator.address, data: "0x" }),
+      sender.send({ to: chain.operator.address, data: "0x" }),
+    ]);
+    for (const hash of others) assert.equal((await chain.client.waitForTransactionReceipt({ hash })).status, "success");
+    assert.equal(round.batches, 1);
+    assert.equal(await chain.nonce(chain.operator.address), nonce + 3);
+    assert.equal(await ledger.unsettledOf(payer.address, chain.operator.address), 0n);
+
+    // The key is used behind the sender's back: its count is stale, the node refuses the nonce.
+    const outside = await chain.h.wallet(chain.operatorKey).sendTransaction({ to: chain.operator.address, value: 0n, chain: undefined, account: chain.operator });
+    await chain.client.waitForTransactionReceipt({ hash: outside });
+    await chain.pay(ledger, payer, chain.models[0], 0, 1);
+    await assert.rejects(worker.runOnce(), /nonce too low/i);
+    assert.deepEqual(await ledger.pendingSubmissions(chain.operator.address), [], "a transaction that can never be mined is not left in flight");
+    assert.equal(await ledger.unsettledOf(payer.address, chain.operator.address), PRICE);
+    const retry = await worker.runOnce();
+    assert.equal(retry.batches, 1);
+    assert.equal(await ledger.unsettledOf(payer.address, chain.operator.address), 0n);
+    assert.equal(await chain.nonce(chain.operator.address), nonce + 5);
     await worker.stop();
     await ledger.close();
   });
