@@ -13,6 +13,7 @@ import { register as gateway } from "./commands/gateway.ts";
 import { register as mint } from "./commands/mint.ts";
 import { register as models } from "./commands/models.ts";
 import { register as price } from "./commands/price.ts";
+import { register as settle } from "./commands/settle.ts";
 import { register as show } from "./commands/show.ts";
 import { register as version } from "./commands/version.ts";
 import { register as withdraw } from "./commands/withdraw.ts";
@@ -43,6 +44,6 @@ const program = new Command("modelshare")
     process.exit(error.exitCode === 0 ? 0 : EXIT.usage);
   });
 
-for (const add of [deploy, mint, models, show, price, version, deposit, withdraw, claim, balance, gateway]) add(program);
+for (const add of [deploy, mint, models, show, price, version, deposit, withdraw, claim, balance, gateway, settle]) add(program);
 
 await program.parseAsync(process.argv);
