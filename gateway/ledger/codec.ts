@@ -122,6 +122,8 @@ export interface SettledRow extends LaneKeyRow {
   settledCalls: bigint;
   rejected: string | null;
   at: number;
+  /** Decimal cumulative of the judged voucher, or null to write `rejected` whatever the lane holds. */
+  voucher: string | null;
 }
 
 export function settledRow(u: SettledUpdate, now: number): SettledRow {
@@ -134,6 +136,7 @@ export function settledRow(u: SettledUpdate, now: number): SettledRow {
     settledCalls: uint(u.settledCalls, 64, "settledCalls"),
     rejected: u.rejected,
     at: u.at === undefined ? now : unixMs(u.at, "at"),
+    voucher: u.voucherCumulative === undefined ? null : uint(u.voucherCumulative, 256, "voucherCumulative").toString(),
   };
 }
 

@@ -170,10 +170,11 @@ export class PostgresLedger implements Ledger {
          settled_amount = GREATEST(l.settled_amount, u.settled_amount),
          settled_calls = GREATEST(l.settled_calls, u.settled_calls),
          unsettled_since = CASE WHEN GREATEST(l.settled_amount, u.settled_amount) >= l.cumulative_amount THEN NULL ELSE l.unsettled_since END,
-         rejected = u.rejected,
-         rejected_at = CASE WHEN u.rejected IS NULL THEN NULL ELSE u.at END
-       FROM unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::bigint[])
-         AS u(operator, payer, model_id, lane, settled_amount, settled_calls, rejected, at)
+         rejected = CASE WHEN u.voucher IS NULL OR u.voucher = l.cumulative_amount THEN u.rejected ELSE l.rejected END,
+         rejected_at = CASE WHEN u.voucher IS NULL OR u.voucher = l.cumulative_amount
+           THEN (CASE WHEN u.rejected IS NULL THEN NULL ELSE u.at END) ELSE l.rejected_at END
+       FROM unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::numeric[], $6::numeric[], $7::text[], $8::bigint[], $9::numeric[])
+         AS u(operator, payer, model_id, lane, settled_amount, settled_calls, rejected, at, voucher)
        WHERE l.operator = u.operator AND l.payer = u.payer AND l.model_id = u.model_id AND l.lane = u.lane`,
       [
         merged.map((u) => u.operator),
@@ -184,6 +185,7 @@ export class PostgresLedger implements Ledger {
         merged.map((u) => u.settledCalls.toString()),
         merged.map((u) => u.rejected),
         merged.map((u) => u.at),
+        merged.map((u) => u.voucher),
       ],
     );
   }

@@ -162,7 +162,7 @@ export class SqliteLedger implements Ledger {
     const now = Date.now();
     const rows = updates.map((u) => settledRow(u, now));
     const read = this.#db.prepare(
-      "SELECT cumulative_amount, settled_amount, settled_calls, unsettled_since FROM lanes WHERE operator = ? AND payer = ? AND model_id = ? AND lane = ?",
+      "SELECT cumulative_amount, settled_amount, settled_calls, unsettled_since, rejected, rejected_at FROM lanes WHERE operator = ? AND payer = ? AND model_id = ? AND lane = ?",
     );
     const write = this.#db.prepare(`
       UPDATE lanes SET settled_amount = ?, settled_calls = ?, unsettled_since = ?, rejected = ?, rejected_at = ?
@@ -177,12 +177,13 @@ export class SqliteLedger implements Ledger {
         const amount = u.settledAmount > oldAmount ? u.settledAmount : oldAmount;
         const calls = u.settledCalls > oldCalls ? u.settledCalls : oldCalls;
         const settledAll = amount >= BigInt(current.cumulative_amount as string);
+        const judged = u.voucher === null || u.voucher === current.cumulative_amount;
         write.run(
           amount.toString(),
           calls.toString(),
           settledAll ? null : (current.unsettled_since ?? null),
-          u.rejected,
-          u.rejected === null ? null : u.at,
+          judged ? u.rejected : (current.rejected ?? null),
+          judged ? (u.rejected === null ? null : u.at) : (current.rejected_at ?? null),
           u.operator,
           u.payer,
           u.modelId,

@@ -98,6 +98,9 @@ export interface SettledUpdate extends LaneKey {
   rejected: string | null;
   /** Unix ms of the observation (default: now); becomes `rejectedAt` when `rejected` is set. */
   at?: number;
+  /** The cumulative of the voucher this outcome is about. When given, `rejected` is written only if the lane still
+   *  holds that voucher: a verdict on an older voucher says nothing about a newer one the request path accepted since. */
+  voucherCumulative?: bigint;
 }
 
 /**

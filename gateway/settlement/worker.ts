@@ -278,16 +278,17 @@ export class SettlementWorker {
         shortfall += outcome.shortfall;
         // A partial charge: the escrow ran dry, and the rest waits for a deposit like an EmptyEscrow rejection.
         const short = outcome.shortfall > 0n;
-        updates.push({ ...key, settledAmount: outcome.settledAmount, settledCalls: outcome.settledCalls, rejected: short ? "EmptyEscrow" : null, at });
+        const voucherCumulative = outcome.lane.cumulativeAmount;
+        updates.push({ ...key, settledAmount: outcome.settledAmount, settledCalls: outcome.settledCalls, rejected: short ? "EmptyEscrow" : null, at, voucherCumulative });
         if (short) this.#rejected(result, { ...key, reason: "EmptyEscrow", unsettled: outcome.shortfall }, "partly charged: the escrow ran out");
       } else if (outcome.reason === "Stale") {
         // The chain is already at or past this voucher (settled before, maybe by an earlier attempt): record its mark.
         const [settledAmount, settledCalls] = await this.#readTab(key);
-        updates.push({ ...key, settledAmount, settledCalls, rejected: null, at });
+        updates.push({ ...key, settledAmount, settledCalls, rejected: null, at, voucherCumulative: outcome.lane.cumulativeAmount });
       } else {
         const lane = await this.ledger.lane(key);
         const unsettled = lane ? lane.cumulativeAmount - lane.settledAmount : outcome.lane.cumulativeAmount;
-        updates.push({ ...key, settledAmount: 0n, settledCalls: 0n, rejected: outcome.reason, at });
+        updates.push({ ...key, settledAmount: 0n, settledCalls: 0n, rejected: outcome.reason, at, voucherCumulative: outcome.lane.cumulativeAmount });
         this.#rejected(result, { ...key, reason: outcome.reason, unsettled }, "voucher rejected by the vault");
       }
     }

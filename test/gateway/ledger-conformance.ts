@@ -266,6 +266,24 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
       assert.deepEqual(await ledger.settlementCandidates({ operator, minUnsettled: 1n, unsettledBefore: Number.MAX_SAFE_INTEGER, payers: [lane.payer], limit: 5 }), []);
     });
 
+    it("does not pin a verdict on an older voucher to the newer one the lane holds now", async () => {
+      fresh();
+      const lane = key(operator);
+      await ledger.accept(voucher(lane, 0n, 1_000n));
+      await ledger.accept(voucher(lane, 1_000n, 2_000n));
+      // The worker sent the 1,000 voucher; the request path accepted the 2,000 one before the receipt came back.
+      await ledger.recordSettled([{ ...lane, settledAmount: 0n, settledCalls: 0n, rejected: "BadSignature", at: 5, voucherCumulative: 1_000n }]);
+      assert.equal((await ledger.lane(lane))!.rejected, null);
+      await ledger.recordSettled([{ ...lane, settledAmount: 1_000n, settledCalls: 1n, rejected: "EmptyEscrow", at: 6, voucherCumulative: 1_000n }]);
+      let record = await ledger.lane(lane);
+      assert.equal(record!.settledAmount, 1_000n, "the mark still rises");
+      assert.equal(record!.rejected, null);
+      await ledger.recordSettled([{ ...lane, settledAmount: 1_000n, settledCalls: 1n, rejected: "EmptyEscrow", at: 7, voucherCumulative: 2_000n }]);
+      record = await ledger.lane(lane);
+      assert.equal(record!.rejected, "EmptyEscrow");
+      assert.equal(record!.rejectedAt, 7);
+    });
+
     it("sums what each payer and the operator are owed beyond the chain", async () => {
       fresh();
       const payer = randomAddress();
