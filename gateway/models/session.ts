@@ -13,9 +13,10 @@ import { firstLine, InputError, ModelError } from "./errors.ts";
 export type SessionOptions = InferenceSession.SessionOptions;
 
 /**
- * One thread per session and no parallel executor: for small models under many concurrent calls on a 2-core machine
- * this gave the best throughput (`npm run bench:inference`), because runs are serialized on the event loop thread
- * anyway and onnxruntime's spinning intra-op pool only competes with it for the cores.
+ * One thread per session and the sequential executor, chosen by `npm run bench:inference` (2 cores, small models, many
+ * calls in flight): the parallel executor was 10–100× slower, and intra-op threads gained nothing on a 4→3 model while
+ * costing up to 3× on a 512→512 one, worse with several sessions loaded, each with its own spinning thread pool.
+ * Runs are serialized on the event loop thread anyway (see above), so extra threads only compete with it.
  */
 export const DEFAULT_SESSION_OPTIONS: Readonly<SessionOptions> = {
   intraOpNumThreads: 1,
