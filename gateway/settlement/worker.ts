@@ -58,7 +58,8 @@ export interface SettlementWorkerOptions {
   /** Block range per eth_getLogs when following withdrawals (default 2,000). */
   maxBlockRange?: number;
   logger?: Logger;
-  /** Told of every lane whose on-chain state the worker learned (the request path keeps its lanes in step). */
+  /** Told of every lane whose on-chain state the worker learned, so the request path keeps its lanes in step. A
+   *  rejection carries settledAmount 0 (a high-water mark never goes down: ignore values below the known one). */
   onSettled?: (updates: readonly SettledUpdate[]) => void;
 }
 
@@ -127,7 +128,7 @@ export class SettlementWorker {
     this.#withdrawals = new WithdrawalWatcher(options.client, options.vault, { maxBlockRange: this.#o.maxBlockRange });
   }
 
-  /** Runs a round now and every `intervalMs` after (sooner after a failure, with backoff). */
+  /** Runs a round now, then every `intervalMs` (after a failed round: after a backoff that grows with each failure). */
   start(): void {
     if (this.#running || this.#stopped) return;
     this.#running = true;
