@@ -2,8 +2,8 @@
 // loaders so that nested fields of many parents cost one query per field and level (no N+1).
 import DataLoader from "dataloader";
 import type { EntityType } from "../schema.ts";
-import { QueryError, type EntityReader, type Filter, type OrderBy } from "../store/query.ts";
-import type { BlockPtr, Entity } from "../store/types.ts";
+import { QueryError, type EntityReader, type EntityRow, type Filter, type OrderBy } from "../store/query.ts";
+import type { BlockPtr } from "../store/types.ts";
 import { bytesToHex } from "../store/values.ts";
 
 /** A `block:` argument: graph-node's Block_height. */
@@ -22,7 +22,7 @@ export interface ResolvedBlock {
 /** An entity as a GraphQL value: nested fields resolve at the same block as their parent. */
 export interface EntityNode {
   readonly type: EntityType;
-  readonly entity: Entity;
+  readonly entity: EntityRow;
   readonly block: number;
 }
 
@@ -37,8 +37,8 @@ export class RequestContext {
   readonly reader: EntityReader;
   readonly deployment: string;
   #head: Promise<BlockPtr | null> | null = null;
-  readonly #byId = new Map<string, DataLoader<string, Entity | null>>();
-  readonly #children = new Map<string, DataLoader<string, Entity[]>>();
+  readonly #byId = new Map<string, DataLoader<string, EntityRow | null>>();
+  readonly #children = new Map<string, DataLoader<string, EntityRow[]>>();
 
   constructor(reader: EntityReader, deployment: string) {
     this.reader = reader;
@@ -78,7 +78,7 @@ export class RequestContext {
     }
   }
 
-  byId(type: EntityType, block: number): DataLoader<string, Entity | null> {
+  byId(type: EntityType, block: number): DataLoader<string, EntityRow | null> {
     const key = `${type.name}@${block}`;
     let loader = this.#byId.get(key);
     if (!loader) {
@@ -91,7 +91,7 @@ export class RequestContext {
     return loader;
   }
 
-  children(type: EntityType, field: string, block: number, args: ChildArgs): DataLoader<string, Entity[]> {
+  children(type: EntityType, field: string, block: number, args: ChildArgs): DataLoader<string, EntityRow[]> {
     const key = `${type.name}.${field}@${block}:${stableKey(args)}`;
     let loader = this.#children.get(key);
     if (!loader) {

@@ -30,14 +30,8 @@ export interface ExecuteOptions {
 }
 
 export async function executeGraphql(options: ExecuteOptions, request: GraphqlRequest): Promise<GraphqlResponse> {
-  let document: DocumentNode;
-  try {
-    document = parse(request.query);
-  } catch (error) {
-    return { errors: [format(error as GraphQLError)] };
-  }
-  const invalid = validate(options.api.schema, document);
-  if (invalid.length > 0) return { errors: invalid.map(format) };
+  const document = prepare(options.api, request.query);
+  if (!("kind" in document)) return { errors: document };
 
   const result = await execute({
     schema: options.api.schema,
@@ -50,6 +44,33 @@ export async function executeGraphql(options: ExecuteOptions, request: GraphqlRe
   const fatal = result.errors.filter((e) => e.originalError instanceof QueryError);
   if (fatal.length > 0) return { errors: dedupe(fatal.map(format)) };
   return { data: (result.data as Record<string, unknown> | null | undefined) ?? null, errors: result.errors.map(format) };
+}
+
+// Apps send the same few query texts over and over: parse and validate each once (validation dominates a small
+// query's cost). Bounded, least recently used first out.
+const DOCUMENTS_PER_API = 500;
+const documents = new WeakMap<SubgraphApi, Map<string, DocumentNode | GraphqlError[]>>();
+
+function prepare(api: SubgraphApi, query: string): DocumentNode | GraphqlError[] {
+  let cache = documents.get(api);
+  if (!cache) documents.set(api, (cache = new Map()));
+  const cached = cache.get(query);
+  if (cached) {
+    cache.delete(query);
+    cache.set(query, cached);
+    return cached;
+  }
+  let prepared: DocumentNode | GraphqlError[];
+  try {
+    const document = parse(query);
+    const invalid = validate(api.schema, document);
+    prepared = invalid.length > 0 ? invalid.map(format) : document;
+  } catch (error) {
+    prepared = [format(error as GraphQLError)];
+  }
+  cache.set(query, prepared);
+  if (cache.size > DOCUMENTS_PER_API) cache.delete(cache.keys().next().value!);
+  return prepared;
 }
 
 function format(error: GraphQLError): GraphqlError {

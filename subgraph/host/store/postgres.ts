@@ -14,7 +14,8 @@ import type { EntityField, EntityType, SubgraphSchema } from "../schema.ts";
 import type { StoreBackend } from "./backend.ts";
 import type { FlushPlan } from "./changes.ts";
 import { SyncPostgres } from "./postgres-sync.ts";
-import type { ChildrenQuery, EntityQuery, EntityReader, QueryableStore } from "./query.ts";
+import type { ChildrenQuery, EntityQuery, EntityReader, EntityRow, QueryableStore } from "./query.ts";
+import { LazyRow, layoutCache } from "./sql/lazy-row.ts";
 import { BLOCKS_TABLE, DATA_SOURCES_TABLE, LAYOUT_VERSION, META_TABLE, indexName, indexedFields, quote } from "./sql/layout.ts";
 import { CAST_TYPE, exactTypes, fromPostgres, postgresColumnType, postgresScalar, toPostgres } from "./sql/postgres-codec.ts";
 import { BYTES_PREFIX, TEXT_PREFIX, postgresDialect, prefixIndexed } from "./sql/postgres-dialect.ts";
@@ -408,6 +409,7 @@ class PostgresReader implements EntityReader {
   readonly schema: SubgraphSchema;
   readonly #backend: PostgresBackend;
   readonly #builder: QueryBuilder;
+  readonly #layout = layoutCache(fromPostgres);
 
   constructor(backend: PostgresBackend) {
     this.#backend = backend;
@@ -431,33 +433,36 @@ class PostgresReader implements EntityReader {
     return this.#backend.failure();
   }
 
-  async find(query: EntityQuery): Promise<Entity[]> {
+  async find(query: EntityQuery): Promise<EntityRow[]> {
     const built = this.#builder.find(query);
-    return (await this.#rows(built)).map((row) => rowToEntity(built.entity, row, 0));
+    const layout = this.#layout(built.entity);
+    return (await this.#rows(built)).map((row) => new LazyRow(layout, row));
   }
 
-  async findByIds(type: string, keys: readonly string[], block: number): Promise<Map<string, Entity>> {
-    const found = new Map<string, Entity>();
+  async findByIds(type: string, keys: readonly string[], block: number): Promise<Map<string, EntityRow>> {
+    const found = new Map<string, EntityRow>();
     for (let i = 0; i < keys.length; i += 1000) {
       const built = this.#builder.findByIds(type, keys.slice(i, i + 1000), block);
-      for (const row of await this.#rows(built)) {
-        const entity = rowToEntity(built.entity, row, 0);
-        found.set(idKeyOf(entity.get("id")!)!, entity);
+      const layout = this.#layout(built.entity);
+      for (const raw of await this.#rows(built)) {
+        const row = new LazyRow(layout, raw);
+        found.set(idKeyOf(row.get("id")!)!, row);
       }
     }
     return found;
   }
 
-  async findChildren(query: ChildrenQuery): Promise<Map<string, Entity[]>> {
-    const found = new Map<string, Entity[]>();
+  async findChildren(query: ChildrenQuery): Promise<Map<string, EntityRow[]>> {
+    const found = new Map<string, EntityRow[]>();
     for (let i = 0; i < query.parentKeys.length; i += 1000) {
       const built = this.#builder.children({ ...query, parentKeys: query.parentKeys.slice(i, i + 1000) });
-      for (const row of await this.#rows(built)) {
-        const raw = row[0];
-        const key = raw instanceof Uint8Array ? bytesToHex(raw) : String(raw);
+      const layout = this.#layout(built.entity);
+      for (const raw of await this.#rows(built)) {
+        const parent = raw[0];
+        const key = parent instanceof Uint8Array ? bytesToHex(parent) : String(parent);
         let list = found.get(key);
         if (!list) found.set(key, (list = []));
-        list.push(rowToEntity(built.entity, row, 1));
+        list.push(new LazyRow(layout, raw, 1));
       }
     }
     return found;

@@ -2,7 +2,7 @@
 // ordering and pagination already parsed into plain data. Both stores answer them with the same SQL builder
 // (store/sql/query-builder.ts).
 import type { SubgraphSchema } from "../schema.ts";
-import type { BlockPtr, Entity, IndexingError } from "./types.ts";
+import type { BlockPtr, IndexingError, StoreValue } from "./types.ts";
 
 /** A filter operand, typed like the field it compares with (BigDecimal as canonical decimal text). */
 export type FilterScalar = string | number | bigint | boolean | Uint8Array;
@@ -59,6 +59,11 @@ export class QueryError extends Error {
   override name = "QueryError";
 }
 
+/** A queried entity. Stores decode a field when it is first read, so unselected fields cost nothing. */
+export interface EntityRow {
+  get(field: string): StoreValue | undefined;
+}
+
 export interface EntityReader {
   readonly schema: SubgraphSchema;
   /** The last durable block. */
@@ -66,11 +71,11 @@ export interface EntityReader {
   blockByNumber(number: number): Promise<BlockPtr | null>;
   blockByHash(hash: string): Promise<BlockPtr | null>;
   failure(): Promise<IndexingError | null>;
-  find(query: EntityQuery): Promise<Entity[]>;
+  find(query: EntityQuery): Promise<EntityRow[]>;
   /** Entities by id key at a block; missing ones are absent from the map. */
-  findByIds(type: string, keys: readonly string[], block: number): Promise<Map<string, Entity>>;
+  findByIds(type: string, keys: readonly string[], block: number): Promise<Map<string, EntityRow>>;
   /** Per parent key, the children in order (parents without children are absent). */
-  findChildren(query: ChildrenQuery): Promise<Map<string, Entity[]>>;
+  findChildren(query: ChildrenQuery): Promise<Map<string, EntityRow[]>>;
 }
 
 /** A store with a query side: what the GraphQL server needs. */

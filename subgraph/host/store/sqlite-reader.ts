@@ -1,13 +1,14 @@
 // The query side of the SQLite store: builds SQL with the shared builder and runs it on the store's connection,
 // keeping the prepared statements of recent query shapes.
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { EntityType, SubgraphSchema } from "../schema.ts";
-import type { ChildrenQuery, EntityQuery, EntityReader } from "./query.ts";
+import type { SubgraphSchema } from "../schema.ts";
+import type { ChildrenQuery, EntityQuery, EntityReader, EntityRow } from "./query.ts";
+import { LazyRow, layoutCache } from "./sql/lazy-row.ts";
 import { QueryBuilder, type BuiltQuery } from "./sql/query-builder.ts";
 import { sqliteDialect } from "./sql/sqlite-dialect.ts";
 import { fromSqlite } from "./sql/sqlite-codec.ts";
 import type { SqliteBackend } from "./sqlite.ts";
-import type { BlockPtr, Entity, IndexingError } from "./types.ts";
+import type { BlockPtr, IndexingError } from "./types.ts";
 import { bytesToHex, idKeyOf } from "./values.ts";
 
 const STATEMENT_CACHE = 256;
@@ -18,6 +19,7 @@ export class SqliteReader implements EntityReader {
   readonly #backend: SqliteBackend;
   readonly #builder: QueryBuilder;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #layout = layoutCache(fromSqlite);
 
   constructor(db: DatabaseSync, schema: SubgraphSchema, backend: SqliteBackend) {
     this.#db = db;
@@ -42,32 +44,35 @@ export class SqliteReader implements EntityReader {
     return this.#backend.failure();
   }
 
-  async find(query: EntityQuery): Promise<Entity[]> {
+  async find(query: EntityQuery): Promise<EntityRow[]> {
     const built = this.#builder.find(query);
-    return this.#rows(built).map((row) => toEntity(built.entity, row, 0));
+    const layout = this.#layout(built.entity);
+    return this.#rows(built).map((row) => new LazyRow(layout, row));
   }
 
-  async findByIds(type: string, keys: readonly string[], block: number): Promise<Map<string, Entity>> {
-    const found = new Map<string, Entity>();
+  async findByIds(type: string, keys: readonly string[], block: number): Promise<Map<string, EntityRow>> {
+    const found = new Map<string, EntityRow>();
     for (let i = 0; i < keys.length; i += 500) {
       const built = this.#builder.findByIds(type, keys.slice(i, i + 500), block);
-      for (const row of this.#rows(built)) {
-        const entity = toEntity(built.entity, row, 0);
-        found.set(idKeyOf(entity.get("id")!)!, entity);
+      const layout = this.#layout(built.entity);
+      for (const raw of this.#rows(built)) {
+        const row = new LazyRow(layout, raw);
+        found.set(idKeyOf(row.get("id")!)!, row);
       }
     }
     return found;
   }
 
-  async findChildren(query: ChildrenQuery): Promise<Map<string, Entity[]>> {
-    const found = new Map<string, Entity[]>();
+  async findChildren(query: ChildrenQuery): Promise<Map<string, EntityRow[]>> {
+    const found = new Map<string, EntityRow[]>();
     for (let i = 0; i < query.parentKeys.length; i += 500) {
       const built = this.#builder.children({ ...query, parentKeys: query.parentKeys.slice(i, i + 500) });
-      for (const row of this.#rows(built)) {
-        const key = keyOf(row[0]);
+      const layout = this.#layout(built.entity);
+      for (const raw of this.#rows(built)) {
+        const key = keyOf(raw[0]);
         let list = found.get(key);
         if (!list) found.set(key, (list = []));
-        list.push(toEntity(built.entity, row, 1));
+        list.push(new LazyRow(layout, raw, 1));
       }
     }
     return found;
@@ -86,15 +91,6 @@ export class SqliteReader implements EntityReader {
     this.#statements.set(built.sql, stmt);
     return stmt.all(...(built.params as never[])) as unknown as unknown[][];
   }
-}
-
-function toEntity(entity: EntityType, row: unknown[], offset: number): Entity {
-  const result: Entity = new Map();
-  entity.stored.forEach((field, i) => {
-    const value = fromSqlite(field, row[offset + i]);
-    if (value !== undefined) result.set(field.name, value);
-  });
-  return result;
 }
 
 function keyOf(raw: unknown): string {
