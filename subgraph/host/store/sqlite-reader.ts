@@ -65,8 +65,9 @@ export class SqliteReader implements EntityReader {
 
   async findChildren(query: ChildrenQuery): Promise<Map<string, EntityRow[]>> {
     const found = new Map<string, EntityRow[]>();
-    for (let i = 0; i < query.parentKeys.length; i += 500) {
-      const built = this.#builder.children({ ...query, parentKeys: query.parentKeys.slice(i, i + 500) });
+    // At most 250 parents per statement: the per-parent form is one UNION ALL part each (SQLite allows 500).
+    for (let i = 0; i < query.parentKeys.length; i += 250) {
+      const built = this.#builder.children({ ...query, parentKeys: query.parentKeys.slice(i, i + 250) });
       const layout = this.#layout(built.entity);
       for (const raw of this.#rows(built)) {
         const key = keyOf(raw[0]);

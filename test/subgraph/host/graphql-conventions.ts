@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { ChildrenQuery, EntityQuery, EntityReader } from "../../../subgraph/host/store/query.ts";
 import { O1, O2, ids, querier, writeThings, type Querier } from "./graphql-fixtures.ts";
-import { TEST_SCHEMA, ptr, type Store, type StoreKind } from "./store-fixtures.ts";
+import { TEST_SCHEMA, big, entity, list, ptr, str, thing, type Store, type StoreKind } from "./store-fixtures.ts";
 
 export function queryConventions(kind: StoreKind): void {
   describe(`GraphQL conventions on the ${kind.name} store`, () => {
@@ -366,6 +366,30 @@ export function queryConventions(kind: StoreKind): void {
         });
       } finally {
         await store.setFailure(null);
+      }
+    });
+
+    it("reads the list fields of hundreds of parents at once, each with its own page", async () => {
+      const many = await kind.open(kind.location(), TEST_SCHEMA);
+      try {
+        const w = many.begin(ptr(1));
+        for (let i = 0; i < 600; i++) {
+          const id = `m${String(i).padStart(3, "0")}`;
+          w.set("Thing", id, thing(id, i));
+          for (let k = 0; k < 3; k++) w.set("Part", String(i * 10 + k), entity({ thing: str(id), size: big(BigInt(k)) }));
+        }
+        w.set("Group", "all", entity({ things: list(...Array.from({ length: 600 }, (_, i) => str(`m${String(i).padStart(3, "0")}`))) }));
+        await w.commit();
+        const data = await querier(many.reader).data(`{
+          things(first: 1000) { id parts(orderBy: size, orderDirection: desc, first: 2) { id } }
+          group(id: "all") { things(first: 1000, skip: 590, orderBy: count) { id } }
+        }`);
+        const things = data.things as { id: string; parts: { id: string }[] }[];
+        assert.equal(things.length, 600);
+        things.forEach((t, i) => assert.deepEqual(t.parts.map((p) => p.id), [String(i * 10 + 2), String(i * 10 + 1)], t.id));
+        assert.deepEqual(ids(data.group as Record<string, unknown>), Array.from({ length: 10 }, (_, i) => `m${590 + i}`));
+      } finally {
+        await many.close();
       }
     });
 

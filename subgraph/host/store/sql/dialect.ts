@@ -25,4 +25,11 @@ export interface SqlDialect {
   bytes(op: TextOp, column: string, param: string): string;
   /** `column = param`, written so the attribute index can serve it. */
   equals(column: string, field: EntityField, param: string): string;
+  /**
+   * How a list field of many parents is read with a LIMIT per parent (so an index can stop early): one UNION ALL
+   * part per parent (SQLite), or a LATERAL join over an array of parent ids (PostgreSQL).
+   */
+  readonly perParent: "union" | "lateral";
+  /** The SQL array type of a kind, for `$1::<type>[]` parameters. */
+  arrayType(kind: ValueKind): string;
 }

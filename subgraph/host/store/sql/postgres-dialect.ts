@@ -52,6 +52,8 @@ export function postgresDialect(pgSchema: string): SqlDialect {
           return `(length(${column}) >= length(${p}) AND substring(${column} from length(${column}) - length(${p}) + 1) = ${p})`;
       }
     },
+    perParent: "lateral",
+    arrayType: (kind) => CAST_TYPE[kind],
     equals(column, field, param) {
       if (!prefixIndexed(field)) return `${column} = ${param}`;
       return field.kind === "String"

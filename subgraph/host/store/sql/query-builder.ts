@@ -70,37 +70,26 @@ export class QueryBuilder {
       throw new QueryError(`${parent.name}.${query.field} is not a list of entities`);
     }
     const child = this.#entity(field.typeName);
+    const back = field.derivedFrom === undefined ? undefined : child.field.get(field.derivedFrom)!;
+    if (back && !back.list) return this.#childrenPerParent(parent, child, back, query);
+
     const params = new Params(this.#dialect);
     const scope = new Scope(params);
     const block = params.add(query.block);
     const keys = query.parentKeys.map((key) => params.add(this.#dialect.scalar(parent.idKind, idPayload(parent.idKind, key))));
     const c = scope.alias();
     const p = scope.alias();
-    const childTable = `${this.#dialect.table(child.name)} ${c}`;
-    const parentTable = `${this.#dialect.table(parent.name)} ${p}`;
-
-    let parentKey: string;
-    let from: string;
-    const where: string[] = [this.#visible(c, block)];
-    const back = field.derivedFrom === undefined ? undefined : child.field.get(field.derivedFrom)!;
-    if (back && !back.list) {
-      // The common case: children point at their parent; no need to read the parents.
-      parentKey = `${c}.${quote(back.name)}`;
-      from = childTable;
-      where.push(`${parentKey} IN (${keys.join(", ")})`);
-    } else {
-      parentKey = `${p}."id"`;
-      const link = back
-        ? `${p}."id" IN (${this.#dialect.listElements(`${c}.${quote(back.name)}`, back)})`
-        : `${c}."id" IN (${this.#dialect.listElements(`${p}.${quote(field.name)}`, field)})`;
-      from = `${parentTable} JOIN ${childTable} ON ${link}`;
-      where.push(`${p}."id" IN (${keys.join(", ")})`, this.#visible(p, block));
-    }
+    // Lists of references, and children that list their parents: join the parents, number each parent's children.
+    const link = back
+      ? `${p}."id" IN (${this.#dialect.listElements(`${c}.${quote(back.name)}`, back)})`
+      : `${c}."id" IN (${this.#dialect.listElements(`${p}.${quote(field.name)}`, field)})`;
+    const from = `${this.#dialect.table(parent.name)} ${p} JOIN ${this.#dialect.table(child.name)} ${c} ON ${link}`;
+    const where = [this.#visible(c, block), `${p}."id" IN (${keys.join(", ")})`, this.#visible(p, block)];
     if (query.where) where.push(this.#filter(child, c, query.where, block, scope));
     const order = this.#order(child, c, query.orderBy, block, scope);
     const inner =
-      `SELECT ${parentKey} AS "parent$", ${this.#columns(child, c)},` +
-      ` ROW_NUMBER() OVER (PARTITION BY ${parentKey} ORDER BY ${order.terms}) AS "rn$"` +
+      `SELECT ${p}."id" AS "parent$", ${this.#columns(child, c)},` +
+      ` ROW_NUMBER() OVER (PARTITION BY ${p}."id" ORDER BY ${order.terms}) AS "rn$"` +
       ` FROM ${from}${order.join} WHERE ${where.join(" AND ")}`;
     const low = params.add(query.skip);
     const high = params.add(query.skip + query.first);
@@ -108,6 +97,39 @@ export class QueryBuilder {
       `SELECT "parent$", ${child.stored.map((f) => quote(f.name)).join(", ")} FROM (${inner}) w` +
       ` WHERE "rn$" > ${low} AND "rn$" <= ${high} ORDER BY "parent$", "rn$"`;
     return { sql, params: params.values, entity: child };
+  }
+
+  /**
+   * The common case — children that point at their parent — read parent by parent with their own ORDER BY and LIMIT,
+   * so the (reference, id) index returns a parent's first children without touching the others.
+   */
+  #childrenPerParent(parent: EntityType, child: EntityType, back: EntityField, query: ChildrenQuery): BuiltQuery {
+    const d = this.#dialect;
+    const params = new Params(d);
+    const scope = new Scope(params);
+    const block = params.add(query.block);
+    const c = scope.alias();
+    const order = this.#order(child, c, query.orderBy, block, scope);
+    const filter = query.where ? ` AND ${this.#filter(child, c, query.where, block, scope)}` : "";
+    const first = params.add(query.first);
+    const skip = params.add(query.skip);
+    // Each parent's rows come out together and in order (a nested loop per parent); the reader groups them by parent.
+    const select = (parentKey: string, columns: string) =>
+      `SELECT ${columns} FROM ${d.table(child.name)} ${c}${order.join}` +
+      ` WHERE ${c}.${quote(back.name)} = ${parentKey} AND ${this.#visible(c, block)}${filter}` +
+      ` ORDER BY ${order.terms} LIMIT ${first} OFFSET ${skip}`;
+    if (d.perParent === "lateral") {
+      const keys = params.add(query.parentKeys.map((key) => d.scalar(parent.idKind, idPayload(parent.idKind, key))));
+      const sql =
+        `SELECT k.parent AS "parent$", w.* FROM unnest(${keys}::${d.arrayType(parent.idKind)}[]) AS k(parent)` +
+        ` CROSS JOIN LATERAL (${select("k.parent", this.#columns(child, c))}) w`;
+      return { sql, params: params.values, entity: child };
+    }
+    const parts = query.parentKeys.map((key) => {
+      const k = params.add(d.scalar(parent.idKind, idPayload(parent.idKind, key)));
+      return `SELECT * FROM (${select(k, `${k} AS "parent$", ${this.#columns(child, c)}`)})`;
+    });
+    return { sql: parts.join(" UNION ALL "), params: params.values, entity: child };
   }
 
   // ---- pieces -------------------------------------------------------------------------------------------------------

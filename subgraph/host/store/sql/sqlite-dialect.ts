@@ -21,6 +21,10 @@ export const sqliteDialect: SqlDialect = {
   text: (op, column, param, nocase) => (nocase ? affix(op, `lower(${column})`, `lower(${param})`) : affix(op, column, param)),
   bytes: (op, column, param) => affix(op, column, param),
   equals: (column, _field, param) => `${column} = ${param}`,
+  perParent: "union",
+  arrayType: () => {
+    throw new Error("SQLite has no array parameters");
+  },
 };
 
 // instr and substr work on characters for TEXT and on bytes for BLOBs, so one form serves both.
