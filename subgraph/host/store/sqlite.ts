@@ -37,6 +37,8 @@ export interface SqliteStoreOptions extends VersionedStoreOptions {
   keepBlocks?: number;
 }
 
+const OPTIMIZE_EVERY_ROWS = 50_000;
+
 export class SqliteStore extends VersionedStore implements QueryableStore {
   /** The query side (GraphQL) over the same connection. */
   readonly reader: SqliteReader;
@@ -82,6 +84,8 @@ export class SqliteBackend implements StoreBackend {
   readonly #tables = new Map<string, TableStatements>();
   readonly #keepBlocks: number;
   #prunedBelow = 0;
+  /** Rows written since the planner's statistics were last refreshed. */
+  #rowsSinceOptimize = 0;
   readonly #stmt: Record<string, StatementSync>;
 
   constructor(db: DatabaseSync, options: SqliteStoreOptions) {
@@ -95,6 +99,8 @@ export class SqliteBackend implements StoreBackend {
     db.exec("PRAGMA cache_size = -65536");
     db.exec("PRAGMA mmap_size = 268435456");
     db.exec("PRAGMA temp_store = MEMORY");
+    db.exec("PRAGMA analysis_limit = 1000");
+    db.exec("PRAGMA optimize = 0x10002");
     db.exec("PRAGMA foreign_keys = OFF");
     this.#createOrCheck();
     for (const entity of this.schema.entities.values()) this.#tables.set(entity.name, this.#prepareTable(entity));
@@ -224,6 +230,12 @@ export class SqliteBackend implements StoreBackend {
     } catch (error) {
       db.exec("ROLLBACK");
       throw error;
+    }
+    for (const table of plan.tables.values()) this.#rowsSinceOptimize += table.insert.length;
+    if (this.#rowsSinceOptimize >= OPTIMIZE_EVERY_ROWS) {
+      // Fresh statistics let the planner pick the right index for filtered and ordered queries; bounded cost.
+      this.#rowsSinceOptimize = 0;
+      db.exec("PRAGMA optimize");
     }
   }
 
