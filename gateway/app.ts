@@ -18,7 +18,7 @@ export interface AppDeps extends InferDeps {
   bodyLimit: string;
   /** The local content-addressed store, served at /ipfs/<cid> (only when storage is local). */
   localStorage: StorageAdapter | undefined;
-  settleNow: (() => Promise<unknown>) | undefined;
+  settleNow: ((all: boolean) => Promise<unknown>) | undefined;
 }
 
 /** Wraps an async handler so its rejection reaches the error handler (Express 5 does this too; explicit is clearer). */
@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps) {
     express.json({ limit: deps.bodyLimit, strict: true }),
     route(inferHandler(deps)),
   );
-  if (deps.settleNow) app.post("/v1/admin/settle", route(settleHandler(deps.settleNow)));
+  if (deps.settleNow) app.post("/v1/admin/settle", express.json({ limit: "1kb" }), route(settleHandler(deps.settleNow)));
   if (deps.localStorage) app.use("/ipfs", ipfsRouter(deps.localStorage));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {

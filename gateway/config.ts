@@ -25,6 +25,8 @@ export const gatewaySettingsSchema = z
     maxLanes: z.number().int().min(1).max(4096).default(64),
     /** A voucher (and a session key) must stay settleable at least this long. */
     voucherMinLifetimeSeconds: seconds.default(3600),
+    /** Answer calls that carry no payment, free (private deployments, benchmarks); paid calls are still charged. */
+    serveUnpaid: z.boolean().default(false),
     /** x402 maxTimeoutSeconds: how long a client has to pay; also the EIP-3009 window `exact` clients sign. */
     paymentTimeoutSeconds: seconds.default(120),
     exact: z
@@ -84,6 +86,7 @@ const ENV: Record<string, (value: string, into: Record<string, unknown>) => void
   MODELSHARE_GATEWAY_CREDIT_LIMIT: (v, s) => (s.credit = { ...(s.credit as object), limit: v }),
   MODELSHARE_GATEWAY_SETTLE_MIN: (v, s) => (s.settlement = { ...(s.settlement as object), minUnsettled: v }),
   MODELSHARE_GATEWAY_SETTLE_INTERVAL: (v, s) => (s.settlement = { ...(s.settlement as object), intervalSeconds: Number(v) }),
+  MODELSHARE_GATEWAY_SERVE_UNPAID: (v, s) => (s.serveUnpaid = v === "true" || v === "1"),
   MODELSHARE_LOG_LEVEL: (v, s) => (s.logLevel = v),
 };
 

@@ -26,6 +26,9 @@ import { PayerBook } from "./payments/payers.ts";
 import { createReceiptSigner } from "./payments/receipt-signer.ts";
 import type { PaymentTerms } from "./payments/requirements.ts";
 import { VoucherPayments } from "./payments/voucher-payments.ts";
+import { registerSettlementMetrics } from "./settlement/metrics.ts";
+import { roundToJson } from "./settlement/result.ts";
+import { SettlementWorker } from "./settlement/worker.ts";
 
 export interface GatewayOptions {
   settings: GatewaySettings;
@@ -41,12 +44,6 @@ export interface GatewayOptions {
   settle?: boolean;
 }
 
-/** The settlement worker as the server drives it. */
-export interface Settlement {
-  runOnce(): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
 export interface Gateway {
   url: string;
   operator: Address;
@@ -54,7 +51,7 @@ export interface Gateway {
   ledger: Ledger;
   catalog: ModelCatalog;
   watcher: ChainWatcher;
-  settlement: Settlement | undefined;
+  settlement: SettlementWorker | undefined;
   /** Stops taking requests, drains the ones in flight, and releases everything. */
   close(): Promise<void>;
 }
@@ -153,9 +150,30 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       })
     : undefined;
 
-  const settlement = startSettlementPlaceholder(options.settle, minUnsettled);
+  const settlement =
+    options.settle === false
+      ? undefined
+      : new SettlementWorker({
+          ledger,
+          client: publicClient,
+          account,
+          // The same nonce sequence as exact payments: the key never has two transactions racing for a nonce.
+          nonces: sender,
+          vault,
+          intervalMs: settings.settlement.intervalSeconds * 1000,
+          threshold: minUnsettled,
+          maxAgeMs: settings.settlement.maxAgeSeconds * 1000,
+          maxBatch: settings.settlement.maxBatch,
+          logger,
+          // What the worker learns on-chain keeps the request path's lanes in step (a high-water mark only rises).
+          onSettled: (updates) => {
+            for (const u of updates) lanes.settle(u.payer, u.modelId, u.lane, u.settledAmount, u.settledCalls);
+          },
+        });
+  settlement?.start();
 
   const metrics = createMetrics({ unsettled: () => lanes.totalUnsettled() });
+  if (settlement) registerSettlementMetrics(metrics.registry, settlement);
   let closing = false;
   const app = createApp({
     catalog,
@@ -167,9 +185,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     limits: { maxElements: settings.inference.maxElements, maxBatch: settings.inference.maxBatch },
     publicUrl: settings.publicUrl,
+    serveUnpaid: settings.serveUnpaid,
     bodyLimit: settings.bodyLimit,
     localStorage: storage.kind === "local" ? storage : undefined,
-    settleNow: settlement ? () => settlement.runOnce() : undefined,
+    settleNow: settlement ? async (all: boolean) => roundToJson(await settlement.runOnce({ all })) : undefined,
     readiness: {
       problems: () => [
         ...(closing ? ["shutting down"] : []),
@@ -216,6 +235,3 @@ export function rpcTransport(url: string) {
   return http(url, { retryCount: 1, timeout: 10_000 });
 }
 
-function startSettlementPlaceholder(_enabled: boolean | undefined, _minUnsettled: bigint): Settlement | undefined {
-  return undefined;
-}

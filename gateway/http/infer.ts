@@ -29,6 +29,8 @@ export interface InferDeps {
   limits: Partial<InputLimits>;
   /** The public base URL clients reach the gateway at (for x402's `resource.url`). */
   publicUrl: string | undefined;
+  /** Answer calls without payment, free. */
+  serveUnpaid: boolean;
 }
 
 export function inferHandler(deps: InferDeps) {
@@ -94,6 +96,12 @@ export function inferHandler(deps: InferDeps) {
       } catch (error) {
         deps.metrics.payments.inc({ scheme: "unknown", result: "malformed" });
         throw error;
+      }
+      if (!payment && deps.serveUnpaid) {
+        const outputs = await model.run(inputs);
+        deps.metrics.payments.inc({ scheme: "none", result: "free" });
+        res.json({ model: { id: model.modelId.toString(), version: model.version, weightsSha256: model.weightsSha256 }, outputs: outputsToJson(outputs) });
+        return;
       }
       if (!payment) {
         deps.metrics.payments.inc({ scheme: "none", result: "required" });

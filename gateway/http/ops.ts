@@ -31,16 +31,13 @@ export function metricsHandler(registry: Registry) {
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
-export function settleHandler(runOnce: () => Promise<unknown>) {
+/** Forces a settlement round; `{ "all": true }` settles every lane that owes anything, not only those due. */
+export function settleHandler(runOnce: (all: boolean) => Promise<unknown>) {
   return async (req: Request, res: Response) => {
     if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) {
       throw new ApiError(403, "forbidden", "settlement can only be forced from the gateway's own machine");
     }
-    res.json(toJson(await runOnce()));
+    const body: unknown = req.body;
+    res.json(await runOnce(typeof body === "object" && body !== null && (body as { all?: unknown }).all === true));
   };
-}
-
-/** JSON with bigints as decimal strings. */
-function toJson(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v)));
 }
