@@ -2,6 +2,7 @@
 // the project's subgraph built for that deployment (in a temp folder), a real SQLite store and an indexer on the
 // chain's EIP-1193 provider. Also reads entities back the way a mapping would, through the store's BlockWriter.
 import { mkdtemp } from "node:fs/promises";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
@@ -13,6 +14,7 @@ import { loadManifest, type Manifest } from "../../subgraph/host/runtime/manifes
 import { createIndexer, type Indexer, type IndexerOptions } from "../../subgraph/host/indexer/index.ts";
 import { openSqliteStore } from "../../subgraph/host/store/sqlite.ts";
 import type { Entity, EntityStore, StoreValue } from "../../subgraph/host/store/types.ts";
+import type { SubgraphSchema } from "../../subgraph/host/schema.ts";
 
 export interface HostSetup {
   connection: NetworkConnection;
@@ -25,8 +27,8 @@ export interface HostSetup {
   indexer: Indexer;
   /** A new store on the same file and an indexer on it, as after a restart. */
   reopen(options?: Partial<IndexerOptions>): Promise<{ store: EntityStore; indexer: Indexer }>;
-  /** Another indexer with its own empty store, on the same chain and build. */
-  another(options?: Partial<IndexerOptions>): Promise<{ store: EntityStore; indexer: Indexer }>;
+  /** Another indexer with its own empty store (in `file`), on the same chain and build. */
+  another(options?: Partial<IndexerOptions>): Promise<{ store: EntityStore; indexer: Indexer; file: string }>;
 }
 
 export interface SetupOptions {
@@ -52,7 +54,7 @@ export async function setupHost(options: SetupOptions = {}): Promise<HostSetup> 
   const open = async (extra: Partial<IndexerOptions> = {}, at = file) => {
     const store = await openSqliteStore({ file: at, schema: manifest.schema });
     const indexer = await createIndexer({ buildDir: manifest, store, rpc: connection.provider, pollIntervalMs: 20, ...options.indexer, ...extra });
-    return { store, indexer };
+    return { store, indexer, file: at };
   };
   const { store, indexer } = await open();
   const another = (extra: Partial<IndexerOptions> = {}) => open(extra, path.join(dir, `other-${++count}.sqlite`));
@@ -92,5 +94,20 @@ export async function readEntities<T>(store: EntityStore, read: (get: (type: str
     return read((type, id) => plain(writer.get(type, id)));
   } finally {
     writer.abort();
+  }
+}
+
+/** Every stored entity version of a SQLite store file, by type, in a stable order (for comparing two stores). */
+export function dumpEntities(file: string, schema: SubgraphSchema): Record<string, unknown[]> {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const out: Record<string, unknown[]> = {};
+    for (const type of schema.entities.keys()) {
+      const rows = db.prepare(`SELECT * FROM "${type}" ORDER BY block_from, id`).all() as Record<string, unknown>[];
+      out[type] = rows.map(({ vid: _vid, ...row }) => row);
+    }
+    return out;
+  } finally {
+    db.close();
   }
 }

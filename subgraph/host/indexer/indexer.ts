@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from "../runtime/context.ts";
 import { HandlerFailedError, TransientHandlerError } from "../runtime/errors.ts";
 import { loadManifest, type Manifest } from "../runtime/manifest.ts";
 import type { HostFunctions } from "../runtime/host/index.ts";
+import type { InstanceMode } from "../runtime/mapping.ts";
 import { Chain } from "./chain.ts";
 import { DataSourceSet } from "./data-sources.ts";
 import { Progress, type IndexerStatus } from "./progress.ts";
@@ -29,6 +30,8 @@ export interface IndexerOptions {
   logger?: Logger;
   /** Host functions to link (default: all); for tests. */
   hostFunctions?: HostFunctions;
+  /** "rewind" (default) or "fresh": how each trigger gets a pristine instance (see runtime/mapping.ts). */
+  instances?: InstanceMode;
 }
 
 export interface Indexer {
@@ -57,7 +60,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 type StepResult = "progress" | "idle" | "failed";
 
 export async function createIndexer(options: IndexerOptions): Promise<Indexer> {
-  const manifest = typeof options.buildDir === "string" ? await loadManifest(options.buildDir, { hostFunctions: options.hostFunctions }) : options.buildDir;
+  const manifest = typeof options.buildDir === "string" ? await loadManifest(options.buildDir, { hostFunctions: options.hostFunctions, instances: options.instances }) : options.buildDir;
   const { store } = options;
   const logger = options.logger ?? silentLogger;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;

@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { isAddress, keccak256, stringToBytes, type AbiEvent, type AbiParameter, type Hex } from "viem";
 import type { Entity, StoreValue } from "../store/types.ts";
-import { MappingModule } from "./mapping.ts";
+import { MappingModule, type InstanceMode } from "./mapping.ts";
 import { parseSubgraphSchema, type SubgraphSchema } from "../schema.ts";
 import { fromString as parseBigDecimal, toString as formatBigDecimal } from "./bigdecimal.ts";
 import type { HostFunctions } from "./host/index.ts";
@@ -188,6 +188,8 @@ function contextValue(entry: z.infer<typeof contextEntry>, where: string): Store
 export interface LoadManifestOptions {
   /** Host functions to link (default: all the host implements); tests use this to leave one out. */
   hostFunctions?: HostFunctions;
+  /** How each trigger gets a pristine instance (default "rewind"; see mapping.ts). */
+  instances?: InstanceMode;
 }
 
 /** Reads `buildDir/subgraph.yaml` (or a manifest file path) and everything it names. */
@@ -237,7 +239,7 @@ export async function loadManifest(buildDirOrFile: string, options: LoadManifest
       const wasm = await readFile(wasmFile).catch((error: Error) => {
         throw new ManifestError(`${where}: cannot read the mapping ${wasmFile}: ${error.message}`);
       });
-      module = new MappingModule(spec.name, wasm, m.apiVersion, options.hostFunctions);
+      module = new MappingModule(spec.name, wasm, m.apiVersion, { hostFunctions: options.hostFunctions, instances: options.instances });
       modules.set(key, module);
     }
 

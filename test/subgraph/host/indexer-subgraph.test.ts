@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { concat, getAddress, type Address } from "viem";
 import { fund, mintModel, randomNonce, signAuthorization, signVoucher, type Protocol } from "./fixtures/protocol-actions.ts";
-import { readEntities, setupHost, type HostSetup } from "../../helpers/subgraph-host.ts";
+import { readEntities, setupHost, dumpEntities, type HostSetup } from "../../helpers/subgraph-host.ts";
 
 const SCALE = 10n ** 36n;
 const SHARES = 1_000_000n * 10n ** 18n;
@@ -141,5 +141,16 @@ describe("indexing the project's subgraph from a local chain", () => {
     assert.equal(rows.protocol?.grossRevenue, gross);
     assert.equal(rows.protocol?.paidCalls, 31n);
     assert.equal(rows.protocol?.claimed, claimedByAlice);
+  });
+
+  it("ends with exactly the same entity versions when every trigger gets a new instance instead of a rewound one", async () => {
+    const fresh = await host.another({ instances: "fresh" });
+    const status = await fresh.indexer.syncTo();
+    assert.equal(status.failure, null);
+    assert.equal(status.latestBlock?.hash, host.indexer.status().latestBlock?.hash);
+    const [rewound, renewed] = [dumpEntities(host.file, host.manifest.schema), dumpEntities(fresh.file, host.manifest.schema)];
+    assert.ok(Object.values(rewound).reduce((n, rows) => n + rows.length, 0) > 50);
+    assert.deepEqual(renewed, rewound);
+    await fresh.store.close();
   });
 });
