@@ -1,7 +1,7 @@
 // Entity queries to SQL, for both databases: versions visible at the query's block, graph-node's filters (nested
 // child filters as EXISTS subqueries), ordering with the id as tie-breaker (child fields through a join), and
 // per-parent pagination of list fields with one window query for all parents.
-import type { EntityField, EntityType, SubgraphSchema } from "../../schema.ts";
+import type { EntityField, EntityType, SubgraphSchema, ValueKind } from "../../schema.ts";
 import { QueryError, type ChildrenQuery, type EntityQuery, type Filter, type FilterScalar, type OrderBy } from "../query.ts";
 import { hexToBytes } from "../values.ts";
 import type { SqlDialect } from "./dialect.ts";
@@ -55,10 +55,10 @@ export class QueryBuilder {
     const entity = this.#entity(type);
     const params = new Params(this.#dialect);
     const b = params.add(block);
-    const ids = keys.map((key) => params.add(this.#dialect.scalar(entity.idKind, idPayload(entity.idKind, key))));
+    const ids = keys.map((key) => idPayload(entity.idKind, key));
     const sql =
       `SELECT ${this.#columns(entity, "c")} FROM ${this.#dialect.table(entity.name)} c` +
-      ` WHERE c."id" IN (${ids.join(", ")}) AND ${this.#visible("c", b)}`;
+      ` WHERE ${this.#oneOf(`c."id"`, entity.idKind, ids, params, false)} AND ${this.#visible("c", b)}`;
     return { sql, params: params.values, entity };
   }
 
@@ -76,7 +76,7 @@ export class QueryBuilder {
     const params = new Params(this.#dialect);
     const scope = new Scope(params);
     const block = params.add(query.block);
-    const keys = query.parentKeys.map((key) => params.add(this.#dialect.scalar(parent.idKind, idPayload(parent.idKind, key))));
+    const keys = query.parentKeys.map((key) => idPayload(parent.idKind, key));
     const c = scope.alias();
     const p = scope.alias();
     // Lists of references, and children that list their parents: join the parents, number each parent's children.
@@ -84,7 +84,7 @@ export class QueryBuilder {
       ? `${p}."id" IN (${this.#dialect.listElements(`${c}.${quote(back.name)}`, back)})`
       : `${c}."id" IN (${this.#dialect.listElements(`${p}.${quote(field.name)}`, field)})`;
     const from = `${this.#dialect.table(parent.name)} ${p} JOIN ${this.#dialect.table(child.name)} ${c} ON ${link}`;
-    const where = [this.#visible(c, block), `${p}."id" IN (${keys.join(", ")})`, this.#visible(p, block)];
+    const where = [this.#visible(c, block), this.#oneOf(`${p}."id"`, parent.idKind, keys, params, false), this.#visible(p, block)];
     if (query.where) where.push(this.#filter(child, c, query.where, block, scope));
     const order = this.#order(child, c, query.orderBy, block, scope);
     const inner =
@@ -223,8 +223,7 @@ export class QueryBuilder {
       case "in": {
         // As graph-node: an empty list matches nothing, negated or not; NULLs never match.
         if (filter.values.length === 0) return "1 = 0";
-        const list = filter.values.map((v) => p.add(d.scalar(field.kind, v))).join(", ");
-        return `${column} ${filter.not ? "NOT IN" : "IN"} (${list})`;
+        return this.#oneOf(column, field.kind, filter.values, p, filter.not);
       }
       case "text": {
         const param = p.add(filter.value);
@@ -278,6 +277,19 @@ export class QueryBuilder {
     }
     const inner = this.#filter(child, c, filter, block, scope);
     return `EXISTS (SELECT 1 FROM ${this.#dialect.table(child.name)} ${c} WHERE ${link} AND ${this.#visible(c, block)} AND ${inner})`;
+  }
+
+  /**
+   * `column [NOT] IN (values)`; with array parameters (PostgreSQL) as `= ANY($n)`, so the statement's text — and its
+   * prepared plan — does not change with the number of values.
+   */
+  #oneOf(column: string, kind: ValueKind, values: readonly FilterScalar[], params: Params, not: boolean): string {
+    const d = this.#dialect;
+    if (d.perParent === "lateral") {
+      const array = params.add(values.map((v) => d.scalar(kind, v)));
+      return not ? `${column} <> ALL(${array}::${d.arrayType(kind)}[])` : `${column} = ANY(${array}::${d.arrayType(kind)}[])`;
+    }
+    return `${column} ${not ? "NOT IN" : "IN"} (${values.map((v) => params.add(d.scalar(kind, v))).join(", ")})`;
   }
 
   #stored(entity: EntityType, name: string): EntityField {
