@@ -120,8 +120,6 @@ export function isTensorType(value: unknown): value is TensorType {
 /** A tensor's type, dims and flattened (not yet converted) elements, as read from its JSON. */
 export interface JsonTensorParts {
   type: TensorType;
-  /** Whether the JSON named the type itself (false when it came from `defaultType`). */
-  typeGiven: boolean;
   dims: number[];
   elements: readonly unknown[];
 }
@@ -148,8 +146,7 @@ export function readJsonTensor(label: string, json: unknown, options: ReadOption
     }
   }
   let type: TensorType;
-  const typeGiven = raw.type !== undefined;
-  if (typeGiven) {
+  if (raw.type !== undefined) {
     if (!isTensorType(raw.type)) {
       throw new TensorFormatError("bad_type", `${label} has type ${show(raw.type)}; supported types: ${TENSOR_TYPES.join(", ")}`);
     }
@@ -166,19 +163,18 @@ export function readJsonTensor(label: string, json: unknown, options: ReadOption
   let dims: number[];
   let elements: readonly unknown[];
   if (!Array.isArray(data)) {
+    if (given && given.length !== 0) throw new TensorFormatError("bad_shape", `${label} has dims ${showDims(given)} but its data is a single value`);
     dims = [];
     elements = [data];
   } else if (data.length > 0 && Array.isArray(data[0])) {
     dims = nestedDims(label, data);
+    if (given && !sameDims(given, dims)) {
+      throw new TensorFormatError("bad_shape", `${label} has dims ${showDims(given)} but its nested data has dims ${showDims(dims)}`);
+    }
     elements = data.flat(dims.length - 1);
   } else {
     dims = given ?? [data.length];
     elements = data;
-  }
-  if (given && !Array.isArray(data)) {
-    if (given.length !== 0) throw new TensorFormatError("bad_shape", `${label} has dims ${showDims(given)} but its data is a single value`);
-  } else if (given && Array.isArray(data) && data.length > 0 && Array.isArray(data[0]) && !sameDims(given, dims)) {
-    throw new TensorFormatError("bad_shape", `${label} has dims ${showDims(given)} but its nested data has dims ${showDims(dims)}`);
   }
   const count = elementCount(dims, options.maxElements ?? Number.MAX_SAFE_INTEGER);
   if (count === undefined) {
@@ -190,7 +186,7 @@ export function readJsonTensor(label: string, json: unknown, options: ReadOption
   if (elements.length !== count) {
     throw new TensorFormatError("bad_shape", `${label} has ${elements.length} elements but dims ${showDims(dims)} need ${count}`);
   }
-  return { type, typeGiven, dims, elements };
+  return { type, dims, elements };
 }
 
 function readDims(label: string, dims: unknown): number[] {
