@@ -1,6 +1,6 @@
 // Small helpers over StoreValue shared by the stores and the GraphQL layer: id keys, hex, exact decimals, copies and
 // a JSON form for data source contexts.
-import type { IdKind, ValueKind } from "../schema.ts";
+import type { IdKind } from "../schema.ts";
 import type { Entity, StoreValue } from "./types.ts";
 
 export function bytesToHex(bytes: Uint8Array): string {
@@ -195,9 +195,4 @@ export function entityToJson(entity: Entity): [string, JsonValue][] {
 
 export function entityFromJson(json: [string, JsonValue][]): Entity {
   return new Map(json.map(([k, v]) => [k, valueFromJson(v)]));
-}
-
-/** The StoreValue kind every scalar payload of `kind` carries (for building values from SQL rows). */
-export function scalarValue(kind: ValueKind, payload: unknown): StoreValue {
-  return { kind, value: payload } as StoreValue;
 }

@@ -116,7 +116,7 @@ export class VersionedStore implements EntityStore {
     return this.#unflushed.map((c) => c.changes);
   }
 
-  commitWriter(writer: Writer, changes: BlockChanges): Promise<void> {
+  commitWriter(changes: BlockChanges): Promise<void> {
     this.#writer = null;
     this.#usable();
     this.#lastNumber = changes.block.number;
@@ -272,7 +272,7 @@ class Writer implements BlockWriter {
       return Promise.reject(error);
     }
     this.#state = "committed";
-    return this.#store.commitWriter(this, this.#changes);
+    return this.#store.commitWriter(this.#changes);
   }
 
   abort(): void {

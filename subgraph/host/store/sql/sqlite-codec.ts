@@ -3,9 +3,8 @@
 // whose elements use the same scalar forms as filter parameters (listElement), so `json_each` can match them.
 import type { EntityField, ValueKind } from "../../schema.ts";
 import type { StoreValue } from "../types.ts";
-import { bytesToHex, hexToBytes, normalizeDecimal } from "../values.ts";
+import { bytesToHex, formatDecimal, hexToBytes } from "../values.ts";
 import { bigIntFromSortable, decodeSortable, sortableBigInt, sortableDecimal } from "./sortable.ts";
-import { formatDecimal } from "../values.ts";
 
 export type SqliteValue = null | number | bigint | string | Uint8Array;
 
@@ -107,9 +106,4 @@ function fromElement(kind: ValueKind, e: string | number): StoreValue {
     default:
       return fromScalar(kind, e);
   }
-}
-
-/** A BigDecimal filter argument in canonical form (the store keeps BigDecimals normalised). */
-export function canonicalDecimal(text: string): string {
-  return normalizeDecimal(text) ?? text;
 }
