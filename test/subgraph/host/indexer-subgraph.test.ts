@@ -6,9 +6,15 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { concat, getAddress, type Address } from "viem";
 import { fund, mintModel, randomNonce, signAuthorization, signVoucher, type Protocol } from "./fixtures/protocol-actions.ts";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
 import { readEntities, setupHost, dumpEntities, type HostSetup } from "../../helpers/subgraph-host.ts";
+import { createIndexer } from "../../../subgraph/host/indexer/index.ts";
+import { openPostgresStore } from "../../../subgraph/host/store/postgres.ts";
+import type { EntityStore } from "../../../subgraph/host/store/types.ts";
 
 const SCALE = 10n ** 36n;
+const POSTGRES_URL = process.env.MODELSHARE_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
 const SHARES = 1_000_000n * 10n ** 18n;
 const PRICE = 2_000n;
 
@@ -152,5 +158,35 @@ describe("indexing the project's subgraph from a local chain", () => {
     assert.ok(Object.values(rewound).reduce((n, rows) => n + rows.length, 0) > 50);
     assert.deepEqual(renewed, rewound);
     await fresh.store.close();
+  });
+
+  it("indexes the same chain into PostgreSQL with the same results", async () => {
+    const pgSchema = `indexer_${randomBytes(4).toString("hex")}`;
+    const store = await openPostgresStore({ connectionString: POSTGRES_URL, pgSchema, schema: host.manifest.schema });
+    try {
+      const indexer = await createIndexer({ buildDir: host.manifest, store, rpc: host.connection.provider });
+      const status = await indexer.syncTo();
+      assert.equal(status.failure, null);
+      const token = child.shares.address.toLowerCase() as Address;
+      const read = (s: EntityStore) =>
+        readEntities(s, (get) => ({
+          models: [root, child].map((m) => get("Model", m.modelId.toString())),
+          token: get("ShareToken", token),
+          balances: [alice, bob, carol].map((w) => get("ShareBalance", concat([token, w.account.address]).toLowerCase())),
+          accounts: [alice, operator].map((w) => get("Account", w.account.address.toLowerCase())),
+          payer: get("Payer", payer.account.address.toLowerCase()),
+          protocol: get("Protocol", "protocol"),
+        }));
+      const [sqlite, postgres] = [await read(host.store), await read(store)];
+      assert.ok(sqlite.models.every(Boolean) && sqlite.balances.every(Boolean));
+      assert.deepEqual(postgres, sqlite);
+      assert.deepEqual(await store.head(), await host.store.head());
+    } finally {
+      await store.close();
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
+      await client.end();
+    }
   });
 });
