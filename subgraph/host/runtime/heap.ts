@@ -56,6 +56,16 @@ export class AscHeap {
     this.view = new DataView(buffer);
   }
 
+  /** Where the current arena stands; with `resumeArena`, a rewound instance allocates exactly where a fresh one would. */
+  arena(): { start: number; free: number } {
+    return { start: this.arenaStart, free: this.arenaFree };
+  }
+
+  resumeArena(arena: { start: number; free: number }): void {
+    this.arenaStart = arena.start;
+    this.arenaFree = arena.free;
+  }
+
   typeId(index: TypeIdIndex): number {
     return this.typeIds.get(index, this.exports);
   }

@@ -22,6 +22,7 @@ const STATEFUL = /* AssemblyScript */ `
     return counter * 1000 + seen.length;
   }
   export function ten(): i32 { return TEN.toI32(); }
+  export function addressOf(s: string): usize { return changetype<usize>(s); }
   /** An address past everything allocated so far (still inside the initial memory). */
   export function scratch(): usize { return changetype<usize>(new ArrayBuffer(16)) + 256; }
   export function poke(at: usize, value: u8): void { store<u8>(at, value); }
@@ -75,6 +76,15 @@ describe("pristine instances", () => {
       assert.equal(module.instanceMode, mode);
     });
   }
+
+  it("puts the host's objects at the addresses a fresh instance would, after _start allocated through the host", () => {
+    const rewound = new MappingModule("Stateful", stateful, "0.0.9", { instances: "rewind" });
+    const fresh = new MappingModule("Stateful", stateful, "0.0.9", { instances: "fresh" });
+    const where = (module: MappingModule) => module.invoke("addressOf", context, (m) => [m.writeString("trigger")], (_, r) => r);
+    const expected = where(fresh);
+    for (let i = 0; i < 3; i++) assert.equal(where(rewound), expected, `call ${i}`);
+    assert.equal(rewound.instanceMode, "rewind");
+  });
 
   it("runs a module fresh when its start-up calls the host for more than pure functions", () => {
     logs.length = 0;
