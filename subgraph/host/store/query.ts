@@ -17,7 +17,10 @@ export type Filter =
   | { kind: "text"; field: string; op: "contains" | "starts_with" | "ends_with"; not: boolean; nocase: boolean; value: string }
   /** Bytes `_contains` / `_not_contains` (and prefix/suffix tests on Bytes ids referenced as strings). */
   | { kind: "bytes"; field: string; op: "contains" | "starts_with" | "ends_with"; not: boolean; value: Uint8Array }
-  /** List fields: equality, `_not`, `_contains` (every value present), `_not_contains`; null tests for null. */
+  /**
+   * List fields: equality, `_not`, `_contains` (every value present; with nocase, any of them), `_not_contains` (none
+   * present); a null value tests for null.
+   */
   | { kind: "list"; field: string; op: "eq" | "not" | "contains" | "not_contains"; nocase: boolean; values: FilterScalar[] | null }
   /** `field_: Child_filter` on references, reference lists and @derivedFrom fields. */
   | { kind: "child"; field: string; filter: Filter }
