@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { fund, mintModel, signVoucher, type Protocol } from "./fixtures/protocol-actions.ts";
 import { readEntities, setupHost, type HostSetup } from "../../helpers/subgraph-host.ts";
+import { buildApiSchema } from "../../../subgraph/host/graphql/api-schema.ts";
+import { executeGraphql } from "../../../subgraph/host/graphql/execute.ts";
+import type { QueryableStore } from "../../../subgraph/host/store/query.ts";
 
 type Wallet = Protocol["deployer"];
 
@@ -39,6 +42,17 @@ describe("a mapping that aborts", () => {
     assert.equal(status.failure.handler, "Vault.handleVoucherSettled");
     assert.match(status.failure.message, /Mapping aborted at src\/entities\.ts, line \d+, column \d+, with message: unexpected null/);
     assert.deepEqual(await host.store.failure(), status.failure);
+  });
+
+  it("keeps serving queries, which report the indexing error through _meta", async () => {
+    const api = buildApiSchema(host.manifest.schema);
+    const reader = (host.store as unknown as QueryableStore).reader;
+    const response = await executeGraphql(
+      { api, reader, deployment: "test" },
+      { query: `{ _meta { hasIndexingErrors block { number } } payers { deposited } }` },
+    );
+    assert.equal(response.errors, undefined);
+    assert.deepEqual(JSON.parse(JSON.stringify(response.data)), { _meta: { hasIndexingErrors: true, block: { number: settleBlock - 1 } }, payers: [{ deposited: "1000000" }] });
   });
 
   it("keeps everything before the failing block and nothing of it", async () => {
