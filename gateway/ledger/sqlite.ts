@@ -1,11 +1,13 @@
-// The embedded ledger: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk when it returns
-// (~30 µs an fsync here). Writes from the request path (accept, recordExact) are group-committed: everything
-// submitted in one tick shares one transaction. node:sqlite is synchronous, so a batch runs start to finish without
-// yielding and nothing else in this process can interleave with it; other processes (a `modelshare settle` run)
-// wait on SQLite's write lock (busy timeout).
+// The embedded ledger: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk when it returns.
+// Writes from the request path (accept, recordExact) are group-committed: everything submitted in one tick shares
+// one transaction, written by a thread of its own (sqlite-writer.ts) because node:sqlite's commit blocks for the
+// fsync and a busy disk takes milliseconds — on the main thread that would stall every request. Other writes
+// (settlement bookkeeping, locks) are rare and stay on the main connection; the two connections, and other
+// processes (a `modelshare settle` run), take turns on SQLite's write lock (busy timeout).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { Worker } from "node:worker_threads";
 import type { Address, Hex } from "viem";
 import {
   acceptRow,
@@ -22,11 +24,10 @@ import {
   unixMs,
   checksum,
   checkLock,
-  type AcceptRow,
-  type ExactRow,
 } from "./codec.ts";
 import { LedgerError, message } from "./errors.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { batchWriter, type Write } from "./sqlite-batch.ts";
 import { migrate } from "./sqlite-schema.ts";
 import type {
   AcceptVoucher,
@@ -44,9 +45,9 @@ import type {
 export interface SqliteLedgerOptions {
   /** How long a write waits for another process holding SQLite's write lock (default 5 s). */
   busyTimeoutMs?: number;
+  /** Where group-committed writes run: a thread of their own (default) or the calling thread. */
+  writer?: "thread" | "inline";
 }
-
-type Write = { kind: "accept"; row: AcceptRow } | { kind: "exact"; row: ExactRow };
 
 const SELECT_LANE = "SELECT * FROM lanes";
 
@@ -57,10 +58,8 @@ export class SqliteLedger implements Ledger {
   readonly #writes: GroupCommit<Write, boolean>;
   readonly #locks = new Set<SqliteLock>();
   #closed = false;
+  readonly #writer: BatchWriter;
   readonly #sql: {
-    update: StatementSync;
-    insert: StatementSync;
-    exact: StatementSync;
     lane: StatementSync;
     lanes: StatementSync;
     owed: StatementSync;
@@ -82,20 +81,6 @@ export class SqliteLedger implements Ledger {
       BigInt(cumulative as string) - BigInt(settled as string) >= BigInt(min as string) ? 1 : 0,
     );
     this.#sql = {
-      update: this.#db.prepare(`
-        UPDATE lanes SET cumulative_amount = $cumulativeAmount, cumulative_calls = $cumulativeCalls, expiry = $expiry,
-          signature = $signature, signer = $signer, input_sha256 = $inputSha256, accepted_at = $acceptedAt,
-          unsettled_since = COALESCE(unsettled_since, $acceptedAt), rejected = NULL, rejected_at = NULL
-        WHERE operator = $operator AND payer = $payer AND model_id = $modelId AND lane = $lane AND cumulative_amount = $expected`),
-      insert: this.#db.prepare(`
-        INSERT INTO lanes (operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer,
-          input_sha256, accepted_at, unsettled_since)
-        VALUES ($operator, $payer, $modelId, $lane, $cumulativeAmount, $cumulativeCalls, $expiry, $signature, $signer,
-          $inputSha256, $acceptedAt, $acceptedAt)
-        ON CONFLICT DO NOTHING`),
-      exact: this.#db.prepare(`
-        INSERT INTO exact_authorizations (from_address, nonce, to_address, value, model_id, accepted_at)
-        VALUES ($from, $nonce, $to, $value, $modelId, $acceptedAt) ON CONFLICT DO NOTHING`),
       lane: this.#db.prepare(`${SELECT_LANE} WHERE operator = ? AND payer = ? AND model_id = ? AND lane = ?`),
       lanes: this.#db.prepare(`${SELECT_LANE} WHERE operator = ? ORDER BY payer, model_id, lane`),
       owed: this.#db.prepare(
@@ -112,7 +97,17 @@ export class SqliteLedger implements Ledger {
         ORDER BY unsettled_since, payer, model_id, lane
         LIMIT $limit`),
     };
-    this.#writes = new GroupCommit((batch) => this.#commit(batch));
+    this.#writer =
+      options.writer === "inline" || file === ":memory:"
+        ? inlineWriter(this.#db)
+        : new ThreadWriter(file, options.busyTimeoutMs ?? 5_000);
+    this.#writes = new GroupCommit(async (batch) => {
+      try {
+        return await this.#writer.commit(batch);
+      } catch (error) {
+        throw writeFailed(error);
+      }
+    });
   }
 
   /** Transactions written by group commit so far. */
@@ -289,6 +284,7 @@ export class SqliteLedger implements Ledger {
     await this.#writes.drain();
     for (const lock of [...this.#locks]) await lock.release();
     this.#closed = true;
+    await this.#writer.close();
     this.#db.close();
   }
 
@@ -310,22 +306,6 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  #commit(batch: Write[]): boolean[] {
-    try {
-      return this.#transaction(() => batch.map((w) => this.#apply(w)));
-    } catch (error) {
-      throw writeFailed(error);
-    }
-  }
-
-  #apply(write: Write): boolean {
-    if (write.kind === "exact") return this.#sql.exact.run(write.row as never).changes === 1;
-    // Rows always hold a cumulative above 0, so a lane expected at 0 can only be inserted, never updated.
-    const { expected, ...values } = write.row;
-    if (expected === "0") return this.#sql.insert.run(values as never).changes === 1;
-    return this.#sql.update.run(write.row as never).changes === 1;
-  }
-
   #transaction<T>(body: () => T): T {
     this.#db.exec("BEGIN IMMEDIATE");
     let result: T;
@@ -337,6 +317,54 @@ export class SqliteLedger implements Ledger {
     }
     this.#db.exec("COMMIT");
     return result;
+  }
+}
+
+interface BatchWriter {
+  commit(batch: Write[]): Promise<boolean[]>;
+  close(): Promise<void>;
+}
+
+function inlineWriter(db: DatabaseSync): BatchWriter {
+  const commit = batchWriter(db);
+  return { commit: async (batch) => commit(batch), close: async () => {} };
+}
+
+/** Sends batches to the writer thread and resolves each with its results once committed. */
+class ThreadWriter implements BatchWriter {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (results: boolean[]) => void; reject: (error: Error) => void }>();
+  #next = 0;
+
+  constructor(file: string, busyTimeoutMs: number) {
+    this.#worker = new Worker(new URL("./sqlite-writer.ts", import.meta.url), { workerData: { file, busyTimeoutMs } });
+    this.#worker.on("message", (m: { id: number; results?: boolean[]; error?: string }) => {
+      const waiting = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (m.error !== undefined) waiting?.reject(new Error(m.error));
+      else waiting?.resolve(m.results!);
+    });
+    this.#worker.on("error", (error) => this.#failAll(error));
+    this.#worker.on("exit", () => this.#failAll(new Error("the ledger's writer thread stopped")));
+  }
+
+  commit(batch: Write[]): Promise<boolean[]> {
+    return new Promise((resolve, reject) => {
+      const id = this.#next++;
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, batch });
+    });
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => this.#worker.once("exit", resolve));
+    this.#worker.postMessage({ close: true });
+    await exited;
+  }
+
+  #failAll(error: Error): void {
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
   }
 }
 
