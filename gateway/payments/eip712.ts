@@ -2,7 +2,7 @@
 // viem's generic hashTypedData re-derives types and domain on each call (~77 µs); with the domain separator and type
 // hash computed once, a digest costs one encoding and two keccak256 hashes.
 import { hexToBytes, toBytes, type Address, type Hex } from "viem";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256 as keccak_256 } from "./keccak.ts";
 
 const DOMAIN_TYPEHASH = keccak_256(toBytes("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
 

@@ -2,7 +2,7 @@
 // second on one core, against ~830 for viem's generic recoverAddress), with the same rules as the vault: 65-byte
 // signatures, v in {27, 28} or {0, 1}, and no high-s (malleable) signature.
 import { createRequire } from "node:module";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256 as keccak_256 } from "./keccak.ts";
 import { secp256k1 as noble } from "@noble/curves/secp256k1.js";
 import type { Address } from "viem";
 

@@ -214,7 +214,8 @@ export class VoucherPayments {
   }
 
   #committed(lane: Lane, price: bigint): Committed {
-    const state = laneState(lane);
+    // The client sent the signature itself: echoing it back would only make every answer bigger.
+    const { signature: _signature, ...state } = laneState(lane);
     return {
       payment: this.#tabKey(lane),
       cumulativeAmount: lane.cumulativeAmount,
