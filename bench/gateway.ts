@@ -1,15 +1,13 @@
 // `npm run bench:gateway`: one gateway process (`modelshare gateway`, the real CLI) serving one tiny model, measured
-// side by side in one run with the same load generator: unpaid calls, voucher-paid calls and x402 `exact` calls.
-// Throughput comes from autocannon (32 connections; each connection is one payer lane, so every voucher is the
-// lane's next step); latency from a closed loop of sequential requests timed with hrtime (autocannon's latency
-// histogram has whole-millisecond resolution, too coarse for the payment's added latency). Writes
-// bench-results/gateway.json.
+// side by side in one run with the same load generator (bench/load.ts): unpaid calls, voucher-paid calls and x402
+// `exact` calls. Throughput: 32 keep-alive connections, each paying on a lane of its own, so every voucher is its
+// lane's next step. Latency added by payment: sequential calls on one connection (no queueing), unpaid vs voucher.
+// Writes bench-results/gateway.json.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { mkdir, writeFile } from "node:fs/promises";
-import { Agent, request } from "node:http";
 import path from "node:path";
-import autocannon from "autocannon";
 import { hashTypedData, hexToBytes, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createVoucherHasher } from "../gateway/payments/voucher-hash.ts";
@@ -17,12 +15,15 @@ import { testStablecoinAbi, vaultAbi } from "../sdk/contracts.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../sdk/typed-data.ts";
 import { voucherToJson } from "../sdk/x402/voucher-scheme.ts";
 import { KEYS, startHarness, type Harness } from "../test/cli/harness.ts";
+import { runLoad } from "./load.ts";
 import { measureVerification } from "./verify.ts";
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+/** BENCH_ONLY=voucher (with BENCH_PROFILE) profiles one phase alone; the others then report zeros. */
+const ONLY = process.env.BENCH_ONLY;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const EXACT_SECONDS = Number(process.env.BENCH_EXACT_SECONDS ?? 5);
-const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 3000);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 4000);
 const PRICE = 1_000n; // 0.001 USDC
 const native = createRequire(import.meta.url)("secp256k1/bindings") as {
   ecdsaSign(msg: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };
@@ -56,7 +57,9 @@ async function setup(h: Harness) {
 }
 
 async function startGatewayProcess(h: Harness) {
-  const child = spawn(process.execPath, ["sdk/cli/main.ts", "gateway", "--port", "0", "--ledger", `sqlite:${path.join(h.dir, "ledger.sqlite")}`], {
+  // BENCH_PROFILE=<dir> writes the gateway's CPU profile there (node --cpu-prof), to see where a paid call's time goes.
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, "sdk/cli/main.ts", "gateway", "--port", "0", "--ledger", `sqlite:${path.join(h.dir, "ledger.sqlite")}`], {
     env: {
       ...process.env,
       MODELSHARE_RPC_URL: h.rpcUrl,
@@ -82,11 +85,11 @@ async function startGatewayProcess(h: Harness) {
   return { child, url, operator, accepts: info.accepts };
 }
 
-/** Voucher headers per lane, in order: lane L's k-th call pays cumulative k × price. */
+/** The voucher header of a lane's next call: its k-th call pays cumulative k × price. */
 function voucherFactory(chainId: number, vault: Address, operator: Address, payers: { key: Hex; account: { address: Address } }[], accepted: unknown) {
   const hash = createVoucherHasher(chainId, vault);
-  return (lane: number, step: bigint): string => {
-    const payer = payers[lane % payers.length]!;
+  return ({ payer: index, lane, step }: Lane): string => {
+    const payer = payers[index]!;
     const voucher = { payer: payer.account.address, operator, modelId: 1n, lane, cumulativeAmount: step * PRICE, cumulativeCalls: step, expiry: 0n };
     const signature = sign(hash(voucher), hexToBytes(payer.key));
     return b64({ x402Version: 2, accepted, payload: { voucher: voucherToJson(voucher), signature } });
@@ -109,86 +112,17 @@ async function exactHeaders(count: number, chainId: number, stablecoin: Address,
   });
 }
 
-interface Phase {
-  rps: number;
-  non2xx: number;
-  errors: number;
+/** CPU seconds (user + system) a process — or one of its threads — has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number, thread = pid): number {
+  const fields = readFileSync(`/proc/${pid}/task/${thread}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
-/** A lane of the load generator: its next voucher is step `step`. */
+/** A lane of one of the payers: its next voucher is step `step`. */
 interface Lane {
+  payer: number;
   lane: number;
   step: bigint;
-}
-
-/**
- * Runs autocannon for `seconds`. With `header`, every request takes a free lane from the pool and gives it back when
- * answered, one step further on a 200 (autocannon resets per-request context between requests, so lanes cannot live
- * there; with one request in flight per connection, the pool never runs dry).
- */
-function load(url: string, seconds: number, header: ((lane: Lane) => Record<string, string>) | undefined, lanes: Lane[] = []): Promise<Phase> {
-  const free = [...lanes];
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: `${url}/v1/models/1/infer`,
-        connections: CONNECTIONS,
-        duration: seconds,
-        requests: [
-          {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body,
-            setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
-              if (!header) return req;
-              const lane = (context.lane as Lane | undefined) ?? free.pop();
-              if (!lane) throw new Error("the lane pool ran dry");
-              context.lane = lane;
-              return { ...req, headers: { ...(req.headers as object), ...header(lane) } };
-            },
-            onResponse: (status: number, _body: string, context: Record<string, unknown>) => {
-              const lane = context.lane as Lane | undefined;
-              if (!lane) return;
-              if (status === 200) lane.step += 1n;
-              context.lane = undefined;
-              free.push(lane);
-            },
-          },
-        ],
-      } as never,
-      (error: Error | null, result: autocannon.Result) => {
-        if (error) return reject(error);
-        resolve({ rps: result.requests.average, non2xx: result.non2xx, errors: result.errors });
-      },
-    );
-  });
-}
-
-/** Sequential requests on one keep-alive connection, timed with hrtime: latency without queueing. */
-async function latency(url: string, samples: number, header: (i: number) => Record<string, string>) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const target = new URL(`${url}/v1/models/1/infer`);
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const started = process.hrtime.bigint();
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(
-        { host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent, headers: { "content-type": "application/json", ...header(i) } },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-    if (status !== 200) throw new Error(`latency run: HTTP ${status} on sample ${i}`);
-    times.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
-  agent.destroy();
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-  return { p50: at(0.5), p99: at(0.99) };
 }
 
 const h = await startHarness();
@@ -202,21 +136,52 @@ try {
   const exactAccepted = gateway.accepts.find((a) => a.scheme === "exact") as unknown as { payTo: Address; extra: { name: string; version: string } };
   const voucher = voucherFactory(chainId, h.deployment.contracts.vault, gateway.operator, payers, voucherAccepted);
 
-  // The load generator's lanes are 0…CONNECTIONS−1, the latency loop's is the next one; each starts at step 1.
-  const lanes: Lane[] = Array.from({ length: CONNECTIONS }, (_, lane) => ({ lane, step: 1n }));
+  // One lane per connection, spread over the payers; the latency loop has a lane of its own. Each starts at step 1,
+  // and advances only when its call was answered.
+  const lanes: Lane[] = Array.from({ length: CONNECTIONS + 1 }, (_, i) => ({ payer: i % payers.length, lane: Math.floor(i / payers.length), step: 1n }));
+  // Vouchers are signed before the phase, so the load generator does the same work paid or unpaid; a lane that runs
+  // past what was signed signs on the fly.
+  const presigned = Number(process.env.BENCH_PRESIGN ?? 4000);
+  process.stderr.write(`signing ${presigned} vouchers per lane…\n`);
+  const signed = lanes.map((lane) => Array.from({ length: presigned }, (_, i) => voucher({ ...lane, step: BigInt(i + 1) })));
+  const paying = {
+    headers: (slot: number) => {
+      const lane = lanes[slot]!;
+      return { "PAYMENT-SIGNATURE": signed[slot]![Number(lane.step) - 1] ?? voucher(lane) };
+    },
+    onStatus: (slot: number, status: number) => {
+      if (status === 200) lanes[slot]!.step += 1n;
+    },
+  };
+  const url = `${gateway.url}/v1/models/1/infer`;
+  // Each phase also measures the gateway process's CPU time per answered call: on a busy machine throughput and
+  // latency move with everything else running, CPU time per call much less.
+  const pid = gateway.child.pid!;
+  const phase = async (seconds: number, connections: number, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
+    const cpu = cpuSeconds(pid);
+    const mainThread = cpuSeconds(pid, pid);
+    const result = await runLoad({ url, connections, seconds, body, ...extra });
+    const per = (seconds: number) => (seconds * 1e6) / Math.max(1, result.requests);
+    return { ...result, cpuUsPerCall: per(cpuSeconds(pid) - cpu), mainThreadUsPerCall: per(cpuSeconds(pid, pid) - mainThread) };
+  };
 
   process.stderr.write(`warm-up, then ${SECONDS} s per phase with ${CONNECTIONS} connections…\n`);
-  await load(gateway.url, 2, undefined);
-  const unpaid = await load(gateway.url, SECONDS, undefined);
-  const paid = await load(gateway.url, SECONDS, (lane) => ({ "PAYMENT-SIGNATURE": voucher(lane.lane, lane.step) }), lanes);
-
+  await phase(2, CONNECTIONS);
+  const runs = (name: string) => ONLY === undefined || ONLY === name;
+  const unpaid = await phase(runs("unpaid") ? SECONDS : 0, CONNECTIONS);
+  const paid = await phase(runs("voucher") ? SECONDS : 0, CONNECTIONS, paying);
   const exact = await exactHeaders(Math.ceil(EXACT_SECONDS * 4000), chainId, h.deployment.stablecoin.address, exactAccepted.payTo, payers, exactAccepted);
   let nextExact = 0;
-  const exactPhase = await load(gateway.url, EXACT_SECONDS, () => ({ "PAYMENT-SIGNATURE": exact[nextExact++ % exact.length]! }));
+  const exactPhase = await phase(runs("exact") ? EXACT_SECONDS : 0, CONNECTIONS, { headers: () => ({ "PAYMENT-SIGNATURE": exact[nextExact++ % exact.length]! }) });
 
-  process.stderr.write(`latency: ${LATENCY_SAMPLES} sequential calls per mode…\n`);
-  const unpaidLatency = await latency(gateway.url, LATENCY_SAMPLES, () => ({}));
-  const voucherLatency = await latency(gateway.url, LATENCY_SAMPLES, (i) => ({ "PAYMENT-SIGNATURE": voucher(CONNECTIONS, BigInt(i + 1)) }));
+  process.stderr.write(`latency: ${LATENCY_MS / 1000} s of sequential calls per mode…\n`);
+  // The latency loop pays on the last lane (slot CONNECTIONS); one connection, so no queueing.
+  const latencyPaying = {
+    headers: () => paying.headers(CONNECTIONS),
+    onStatus: (_slot: number, status: number) => paying.onStatus(CONNECTIONS, status),
+  };
+  const unpaidLatency = await phase(runs("unpaid") ? LATENCY_MS / 1000 : 0, 1);
+  const voucherLatency = await phase(runs("voucher") ? LATENCY_MS / 1000 : 0, 1, latencyPaying);
   const verifyPerSec = (await measureVerification()).gateway;
 
   const results = {
@@ -224,12 +189,17 @@ try {
     voucher_rps: Math.round(paid.rps),
     exact_rps: Math.round(exactPhase.rps),
     paid_unpaid_ratio: Number((paid.rps / unpaid.rps).toFixed(3)),
-    unpaid_p50_ms: Number(unpaidLatency.p50.toFixed(3)),
-    unpaid_p99_ms: Number(unpaidLatency.p99.toFixed(3)),
-    voucher_p50_ms: Number(voucherLatency.p50.toFixed(3)),
-    voucher_p99_ms: Number(voucherLatency.p99.toFixed(3)),
-    added_p50_ms: Number((voucherLatency.p50 - unpaidLatency.p50).toFixed(3)),
-    added_p99_ms: Number((voucherLatency.p99 - unpaidLatency.p99).toFixed(3)),
+    unpaid_p50_ms: Number(unpaidLatency.p50Ms.toFixed(3)),
+    unpaid_p99_ms: Number(unpaidLatency.p99Ms.toFixed(3)),
+    voucher_p50_ms: Number(voucherLatency.p50Ms.toFixed(3)),
+    voucher_p99_ms: Number(voucherLatency.p99Ms.toFixed(3)),
+    added_p50_ms: Number((voucherLatency.p50Ms - unpaidLatency.p50Ms).toFixed(3)),
+    added_p99_ms: Number((voucherLatency.p99Ms - unpaidLatency.p99Ms).toFixed(3)),
+    gateway_cpu_us_per_call: { unpaid: Math.round(unpaid.cpuUsPerCall), voucher: Math.round(paid.cpuUsPerCall), exact: Math.round(exactPhase.cpuUsPerCall) },
+    // The event loop's thread: what bounds one process's throughput (the ledger writer and onnxruntime have threads of their own).
+    main_thread_cpu_us_per_call: { unpaid: Math.round(unpaid.mainThreadUsPerCall), voucher: Math.round(paid.mainThreadUsPerCall), exact: Math.round(exactPhase.mainThreadUsPerCall) },
+    under_load_p50_ms: { unpaid: Number(unpaid.p50Ms.toFixed(3)), voucher: Number(paid.p50Ms.toFixed(3)), exact: Number(exactPhase.p50Ms.toFixed(3)) },
+    latency_non_2xx: unpaidLatency.non2xx + voucherLatency.non2xx,
     verify_per_sec_one_core: Math.round(verifyPerSec),
     non_2xx: { unpaid: unpaid.non2xx, voucher: paid.non2xx, exact: exactPhase.non2xx },
     connections: CONNECTIONS,
@@ -248,6 +218,8 @@ paid / unpaid throughput   ${results.paid_unpaid_ratio.toFixed(3)}   target >= 0
 added latency p50          ${results.added_p50_ms.toFixed(3)} ms   target <= 0.3 ms: ${pass(results.added_p50_ms <= 0.3)}
 added latency p99          ${results.added_p99_ms.toFixed(3)} ms   target <= 1 ms: ${pass(results.added_p99_ms <= 1)}
 voucher verification       ${results.verify_per_sec_one_core}/s on one core   target >= 10,000: ${pass(results.verify_per_sec_one_core >= 10_000)}
+gateway CPU per call       unpaid ${results.gateway_cpu_us_per_call.unpaid} µs, voucher ${results.gateway_cpu_us_per_call.voucher} µs, exact ${results.gateway_cpu_us_per_call.exact} µs (all threads)
+  on the event loop        unpaid ${results.main_thread_cpu_us_per_call.unpaid} µs, voucher ${results.main_thread_cpu_us_per_call.voucher} µs, exact ${results.main_thread_cpu_us_per_call.exact} µs
 non-2xx answers            unpaid ${unpaid.non2xx}, voucher ${paid.non2xx}, exact ${exactPhase.non2xx}
 `);
   await mkdir("bench-results", { recursive: true });
