@@ -203,6 +203,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   logger.info({ url, operator, chainId, ledger: ledger.kind }, "gateway listening");
+  // onnxruntime loads a model on the event loop: load the served ones now rather than inside someone's first call.
+  void catalog.warmUp().then(
+    (rows) => logger.info({ models: rows.length }, "models warmed up"),
+    (error: unknown) => logger.warn({ err: error }, "warming models up failed; they load on first use"),
+  );
 
   return {
     url,
