@@ -37,7 +37,9 @@ export interface DynamicDataSource {
   address: string;
   /** `dataSource.createWithContext`'s context, as an entity-shaped map; empty when none. */
   context: Entity;
-  /** The block whose handler created it; its handlers apply from the next log on. */
+  /** The block whose handler created it. As in graph-node, the creating block's triggers are run again for the new
+   *  data source after that block's other triggers (so a token's mint transfers, emitted before the event that
+   *  creates its data source, are still seen). */
   createdAtBlock: number;
 }
 
