@@ -8,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadArtifact, type ContractName } from "../deploy/artifacts.ts";
 import { readDeployment, DEFAULT_DEPLOYMENTS_DIR, type Deployment } from "../deploy/deployment.ts";
+import { graphNetwork } from "./builder.ts";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
@@ -15,18 +16,6 @@ interface Manifest {
   dataSources: { name: string; network: string; source: { address: string; startBlock: number } }[];
   templates?: { network: string }[];
 }
-/** graph-node's names for the chains a deployment may live on. */
-const NETWORKS: Record<number, string> = {
-  1: "mainnet",
-  10: "optimism",
-  137: "matic",
-  8453: "base",
-  42161: "arbitrum-one",
-  84532: "base-sepolia",
-  11155111: "sepolia",
-  31337: "hardhat",
-};
-
 async function findDeployment(chainId?: number): Promise<Deployment | undefined> {
   if (chainId !== undefined) {
     const d = await readDeployment(chainId);
@@ -51,7 +40,7 @@ const graph = (...args: string[]) => execFileSync("npx", ["graph", ...args], { c
 let manifest = "subgraph.yaml";
 if (deployment) {
   // A generated manifest, so the committed one keeps its placeholders (graph-cli's --network rewrites it in place).
-  const network = NETWORKS[deployment.chainId] ?? `chain-${deployment.chainId}`;
+  const network = graphNetwork(deployment.chainId);
   const doc = parse(await readFile(path.join(HERE, manifest), "utf8")) as Manifest;
   const addresses: Record<string, string> = { ModelRegistry: deployment.contracts.registry, Vault: deployment.contracts.vault };
   for (const source of doc.dataSources) {
