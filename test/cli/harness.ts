@@ -1,8 +1,7 @@
 // Runs the `modelshare` CLI as a subprocess against a `hardhat node` that a test file starts on a free port (one
 // node per file, shared by its tests), with the protocol deployed by deployToChain into a temporary directory.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,19 +12,13 @@ import { deployToChain } from "../../deploy/deploy-to-chain.ts";
 import { modelRegistryAbi } from "../../sdk/contracts.ts";
 import type { Deployment } from "../../deploy/deployment.ts";
 import { buildTinyClassifier, type TinyModelOptions } from "../helpers/onnx.ts";
+import { DEV_KEYS, rpcCall, startLocalChain } from "../../sdk/dev/chain.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = path.join(ROOT, "sdk/cli/main.ts");
 
 /** Hardhat node's default accounts #0–#5 (public test keys, funded with 10,000 ETH each). */
-export const KEYS = [
-  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-] as const satisfies readonly Hex[];
+export const KEYS = DEV_KEYS.slice(0, 6) as unknown as readonly [Hex, Hex, Hex, Hex, Hex, Hex];
 
 export const address = (key: Hex): Address => privateKeyToAccount(key).address;
 
@@ -57,59 +50,10 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function rpcCall<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await response.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
-
-async function waitForNode(url: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${log()}`);
-    try {
-      await rpcCall(url, "eth_chainId");
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
-  throw new Error(`hardhat node did not answer on ${url}:\n${log()}`);
-}
-
 /** Starts a hardhat node on a free port and deploys the protocol into a fresh temporary deployments dir. */
 export async function startHarness(): Promise<Harness> {
-  const port = await freePort();
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(path.join(ROOT, "node_modules/.bin/hardhat"), ["node", "--port", String(port)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  child.stdout!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  child.stderr!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  try {
-    await waitForNode(rpcUrl, child, () => log);
-  } catch (error) {
-    child.kill();
-    throw error;
-  }
+  const chain = await startLocalChain();
+  const rpcUrl = chain.rpcUrl;
 
   const dir = await mkdtemp(path.join(tmpdir(), "modelshare-cli-"));
   const deploymentsDir = path.join(dir, "deployments");
@@ -171,9 +115,7 @@ export async function startHarness(): Promise<Harness> {
       return file;
     },
     stop: async () => {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill();
-      await exited;
+      await chain.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
