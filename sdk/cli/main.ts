@@ -10,6 +10,7 @@ import { register as claim } from "./commands/claim.ts";
 import { register as deploy } from "./commands/deploy.ts";
 import { register as deposit } from "./commands/deposit.ts";
 import { register as gateway } from "./commands/gateway.ts";
+import { register as infer } from "./commands/infer.ts";
 import { register as indexer } from "./commands/indexer.ts";
 import { register as mint } from "./commands/mint.ts";
 import { register as models } from "./commands/models.ts";
@@ -45,6 +46,6 @@ const program = new Command("modelshare")
     process.exit(error.exitCode === 0 ? 0 : EXIT.usage);
   });
 
-for (const add of [deploy, mint, models, show, price, version, deposit, withdraw, claim, balance, gateway, settle, indexer]) add(program);
+for (const add of [deploy, mint, models, show, price, version, deposit, withdraw, claim, balance, gateway, settle, indexer, infer]) add(program);
 
 await program.parseAsync(process.argv);

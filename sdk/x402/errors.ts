@@ -64,6 +64,8 @@ export class GatewayError extends Error {
   readonly status: number;
   /** The gateway's error code (`insufficient_escrow`, `bad_shape`, `inference_failed`…). */
   readonly code: string;
+  /** The gateway's own message. */
+  readonly detail: string;
   /** For a call that failed after its payment was held: what the gateway says about it (`charged: false`). */
   readonly payment: Record<string, unknown> | undefined;
 
@@ -72,6 +74,7 @@ export class GatewayError extends Error {
     this.name = "GatewayError";
     this.status = status;
     this.code = code;
+    this.detail = message;
     this.payment = payment;
   }
 }
