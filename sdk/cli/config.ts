@@ -85,6 +85,8 @@ const fileSchema = z
       .optional(),
     maxModelSize: z.union([z.string(), z.number()]).optional(),
     receiptTimeout: z.number().positive().optional(),
+    /** Set by `modelshare dev` on the file it writes, so a later run knows it may replace it. */
+    generatedBy: z.string().optional(),
     /** The gateway's own settings, validated by `modelshare gateway` (gateway/config.ts). */
     gateway: z.record(z.string(), z.unknown()).optional(),
   })

@@ -9,6 +9,7 @@ import { register as balance } from "./commands/balance.ts";
 import { register as claim } from "./commands/claim.ts";
 import { register as deploy } from "./commands/deploy.ts";
 import { register as deposit } from "./commands/deposit.ts";
+import { register as dev } from "./commands/dev.ts";
 import { register as gateway } from "./commands/gateway.ts";
 import { register as infer } from "./commands/infer.ts";
 import { register as indexer } from "./commands/indexer.ts";
@@ -46,6 +47,6 @@ const program = new Command("modelshare")
     process.exit(error.exitCode === 0 ? 0 : EXIT.usage);
   });
 
-for (const add of [deploy, mint, models, show, price, version, deposit, withdraw, claim, balance, gateway, settle, indexer, infer]) add(program);
+for (const add of [deploy, mint, models, show, price, version, deposit, withdraw, claim, balance, gateway, settle, indexer, infer, dev]) add(program);
 
 await program.parseAsync(process.argv);

@@ -59,11 +59,12 @@ export interface LocalChain {
   stop(): Promise<void>;
 }
 
-/** Starts `hardhat node` on `port` (default: a free one) and waits until it answers. */
+/** Starts `hardhat node` on 127.0.0.1:`port` (default or 0: a free one) and waits until it answers. */
 export async function startLocalChain(options: { port?: number; network?: string } = {}): Promise<LocalChain> {
-  const port = options.port ?? (await freePort());
+  const port = options.port || (await freePort());
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const args = ["node", "--port", String(port), ...(options.network ? ["--network", options.network] : [])];
+  // Bound to the loopback interface: the chain's accounts have publicly known keys.
+  const args = ["node", "--hostname", "127.0.0.1", "--port", String(port), ...(options.network ? ["--network", options.network] : [])];
   const child = spawn(path.join(REPO_ROOT, "node_modules/.bin/hardhat"), args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
