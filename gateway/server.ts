@@ -5,7 +5,7 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
-import { createWalletClient, custom, http, type Address, type Hex, type PublicClient } from "viem";
+import { createWalletClient, custom, getAddress, http, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Deployment } from "../deploy/deployment.ts";
 import { connect, testStablecoinAbi } from "../sdk/contracts.ts";
@@ -114,7 +114,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // a nonce.
   const wallet = createWalletClient({ account, chain: publicClient.chain, transport: custom({ request: (args) => publicClient.request(args as never) }) });
   const sender = new OperatorSender(publicClient, wallet);
-  const stablecoin = { address: deployment.stablecoin.address, ...(await stablecoinDomain(publicClient, deployment.stablecoin.address)) };
+  const stablecoin = { address: getAddress(deployment.stablecoin.address), ...(await stablecoinDomain(publicClient, deployment.stablecoin.address)) };
   const terms: PaymentTerms = {
     chainId,
     vault,
