@@ -2,7 +2,7 @@
 // lets the ones in flight finish (their vouchers reach the ledger), stops the chain watcher and the settlement
 // worker after its current round, and closes the ledger and the model sessions.
 import { once } from "node:events";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino, type Logger } from "pino";
 import { createWalletClient, custom, getAddress, http, type Address, type Hex, type PublicClient } from "viem";
@@ -15,6 +15,7 @@ import { createApp } from "./app.ts";
 import { OperatorSender } from "./chain/sender.ts";
 import { ChainWatcher } from "./chain/watcher.ts";
 import { baseUnitAmounts, type GatewaySettings } from "./config.ts";
+import { answerParserErrorsAsJson, MAX_REQUEST_HEADERS_BYTES } from "./http/client-errors.ts";
 import { createLedger } from "./ledger/index.ts";
 import type { Ledger } from "./ledger/types.ts";
 import { createMetrics } from "./metrics.ts";
@@ -197,7 +198,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
 
-  const server = app.listen(settings.port, settings.host);
+  const server = createServer({ maxHeaderSize: MAX_REQUEST_HEADERS_BYTES }, app);
+  answerParserErrorsAsJson(server);
+  server.listen(settings.port, settings.host);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   const host = settings.host.includes(":") ? `[${settings.host}]` : settings.host;

@@ -41,12 +41,13 @@ export class PaymentError extends ApiError {
   }
 }
 
+/** The gateway's own errors (ApiError, ModelError, InputError): they carry their code and write their body. */
 interface Coded {
   code: string;
   status: number;
   message: string;
-  expose?: boolean;
-  toJSON?: () => unknown;
+  expose: true;
+  toJSON(): ErrorBody;
 }
 
 function isCoded(error: unknown): error is Coded {
@@ -54,7 +55,8 @@ function isCoded(error: unknown): error is Coded {
     error instanceof Error &&
     typeof (error as Partial<Coded>).code === "string" &&
     typeof (error as Partial<Coded>).status === "number" &&
-    (error as Partial<Coded>).expose === true
+    (error as Partial<Coded>).expose === true &&
+    typeof (error as Partial<Coded>).toJSON === "function"
   );
 }
 
@@ -68,15 +70,27 @@ const BODY_ERRORS: Record<string, [number, string, string]> = {
   "request.size.invalid": [400, "bad_request", "the request body is shorter or longer than its content-length"],
 };
 
+/** A 4xx that Express, its router or zlib raised: its own code is an implementation detail, so name it here. */
+function clientFault(error: unknown): [number, string, string] | undefined {
+  const status = (error as { status?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status !== "number" || status < 400 || status > 499) return undefined;
+  // The router decodes path parameters with decodeURIComponent; a stray "%" there is the caller's typo.
+  if (error instanceof URIError) return [400, "malformed_path", "the request path is not valid percent-encoding"];
+  // body-parser inflates gzip/deflate/br bodies and passes zlib's errors on with a 400.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && /^(Z_|ERR__ERROR|ERR_BROTLI)/.test(code)) {
+    return [400, "malformed_body", "the request body does not decompress with its content-encoding"];
+  }
+  return [status, "bad_request", "the gateway cannot read this request"];
+}
+
 /** Status and body for anything thrown while handling a request; `internal` is true for the gateway's own faults. */
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
-  if (isCoded(error)) {
-    const body = (error.toJSON?.() as ErrorBody | undefined) ?? { error: { code: error.code, message: error.message } };
-    return { status: error.status, body, internal: error.status >= 500 };
-  }
+  if (isCoded(error)) return { status: error.status, body: error.toJSON(), internal: error.status >= 500 };
   const type = (error as { type?: unknown } | null)?.type;
-  if (typeof type === "string" && BODY_ERRORS[type]) {
-    const [status, code, message] = BODY_ERRORS[type];
+  const known = (typeof type === "string" ? BODY_ERRORS[type] : undefined) ?? clientFault(error);
+  if (known) {
+    const [status, code, message] = known;
     return { status, body: { error: { code, message } }, internal: false };
   }
   return { status: 500, body: { error: { code: "internal_error", message: "the gateway failed to handle the request" } }, internal: true };
