@@ -88,18 +88,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const lanes = new LaneBook();
   lanes.load(await ledger.lanes(operator));
   const payers = new PayerBook(publicClient, vault);
-  const watcher = new ChainWatcher({
-    client: publicClient,
-    vault,
-    operator,
-    payers,
-    lanes,
-    intervalMs: settings.chainPollSeconds * 1000,
-    staleAfterMs: settings.credit.staleAfterSeconds * 1000,
-    onError: (error) => logger.warn({ err: error }, "chain watcher: the chain could not be read"),
-  });
-  await watcher.start();
-
   const catalog = new ModelCatalog({
     contracts: connect({ publicClient }, deployment),
     storage,
@@ -107,9 +95,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxSessions: settings.maxSessions,
     termsTtlMs: settings.termsTtlSeconds * 1000,
     runTimeoutMs: settings.inference.timeoutMs,
-    watchEvents: true,
     logger,
   });
+
+  const watcher = new ChainWatcher({
+    client: publicClient,
+    vault,
+    operator,
+    payers,
+    lanes,
+    registry: { address: deployment.contracts.registry, changed: (modelId) => catalog.registryChanged(modelId) },
+    intervalMs: settings.chainPollSeconds * 1000,
+    staleAfterMs: settings.credit.staleAfterSeconds * 1000,
+    onError: (error) => logger.warn({ err: error }, "chain watcher: the chain could not be read"),
+  });
+  await watcher.start();
 
   // Everything the operator's key sends goes through one sender, so exact payments and settlements never race for
   // a nonce.

@@ -39,8 +39,6 @@ export interface ModelCatalogOptions {
   runTimeoutMs?: number;
   /** onnxruntime session options, over DEFAULT_SESSION_OPTIONS. */
   sessionOptions?: SessionOptions;
-  /** Follow the registry's events to refresh terms as soon as they change, not only when the TTL runs out. */
-  watchEvents?: boolean;
   logger?: Logger;
   /** Clock in ms (tests move it). */
   now?: () => number;
@@ -125,7 +123,6 @@ export class ModelCatalog {
   readonly #runTimeoutMs: number;
   readonly #now: () => number;
   readonly #log: Logger;
-  readonly #unwatch: (() => void)[] = [];
   #closed = false;
 
   constructor(options: ModelCatalogOptions) {
@@ -153,7 +150,6 @@ export class ModelCatalog {
       logger: this.#log,
     });
     this.#sessions = new BoundedLru<Loaded>(maxSessions, maxSessionBytes, (key) => this.#log.debug({ model: key }, "session evicted"));
-    if (options.watchEvents) this.#watch(options.contracts.registry);
   }
 
   /** Whether this gateway serves the model at all (no chain access). */
@@ -223,11 +219,19 @@ export class ModelCatalog {
     return this.#sessions.keys();
   }
 
-  /** Stops watching events and releases every session (after the runs in flight). */
+  /**
+   * A registry event changed a model's terms (price, fee, pause, new version), or minted one when `modelId` is
+   * undefined: read it again now instead of waiting for the TTL; resolves once read. The gateway's ChainWatcher calls
+   * this for every such event it reads.
+   */
+  registryChanged(modelId: bigint | undefined): Promise<void> {
+    return modelId === undefined ? this.#registry.invalidateCount() : this.#registry.invalidate(modelId);
+  }
+
+  /** Releases every session (after the runs in flight). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const unwatch of this.#unwatch.splice(0)) unwatch();
     this.#sessions.clear();
   }
 
@@ -352,20 +356,6 @@ export class ModelCatalog {
       }
       throw error;
     }
-  }
-
-  #watch(registry: Modelshare["registry"]): void {
-    const onError = (error: Error) => this.#log.warn({ err: error.message }, "registry event watch failed; terms still refresh on their TTL");
-    const invalidate = (logs: readonly { args: { modelId?: bigint } }[]) => {
-      for (const log of logs) if (log.args.modelId !== undefined) this.#registry.invalidate(log.args.modelId);
-    };
-    this.#unwatch.push(
-      registry.watchEvent.PriceChanged({}, { onLogs: invalidate, onError }),
-      registry.watchEvent.OperatorFeeChanged({}, { onLogs: invalidate, onError }),
-      registry.watchEvent.ModelPausedSet({}, { onLogs: invalidate, onError }),
-      registry.watchEvent.VersionPublished({}, { onLogs: invalidate, onError }),
-      registry.watchEvent.ModelMinted({}, { onLogs: () => this.#registry.invalidateCount(), onError }),
-    );
   }
 
   #checkOpen(): void {

@@ -68,6 +68,8 @@ export class RegistryReader {
   #count?: { next: bigint; fetchedAt: number };
   #countRead?: Promise<bigint>;
   #countAttempt = -Infinity;
+  /** When an id beyond the count last made us read the count again: such re-reads are rate-limited on their own. */
+  #countMissRead = -Infinity;
 
   constructor(options: RegistryReaderOptions) {
     this.#registry = options.registry;
@@ -121,15 +123,22 @@ export class RegistryReader {
     return this.refresh(modelId).catch(() => terms);
   }
 
-  /** A registry event touched the model: mark its terms stale and refresh them in the background. */
-  invalidate(modelId: bigint): void {
+  /**
+   * A registry event touched the model: mark its terms stale and read them again. Resolves once that read is done
+   * (whether or not it succeeded: a failed read leaves the terms stale, and the request path retries).
+   */
+  invalidate(modelId: bigint): Promise<void> {
     const entry = this.#terms.get(modelId);
-    if (!entry) return;
+    if (!entry) return Promise.resolve();
     entry.generation++;
     entry.freshUntil = -Infinity;
     entry.lastAttempt = -Infinity;
-    if (entry.refreshing) void entry.refreshing.catch(() => {}).then(() => this.#revalidate(modelId, entry));
-    else this.#revalidate(modelId, entry);
+    // A read in flight started before the event, so it cannot make the terms fresh: read again after it.
+    const before = entry.refreshing?.then(ignore, ignore) ?? Promise.resolve();
+    return before.then(() => {
+      this.#revalidate(modelId, entry);
+      return entry.refreshing?.then(ignore, ignore);
+    });
   }
 
   /** A version's weights hash and CIDs (immutable, read once). */
@@ -154,10 +163,12 @@ export class RegistryReader {
     return this.#refreshCount().catch(() => count.next);
   }
 
-  /** A model was minted: the next lookup of an id beyond the count reads it again. */
-  invalidateCount(): void {
+  /** A model was minted: read the count again (after any read in flight, which may predate the mint). */
+  invalidateCount(): Promise<void> {
     if (this.#count) this.#count = { ...this.#count, fetchedAt: -Infinity };
     this.#countAttempt = -Infinity;
+    const before = this.#countRead?.then(ignore, ignore) ?? Promise.resolve();
+    return before.then(() => this.#refreshCount()).then(ignore, ignore);
   }
 
   #refreshCount(): Promise<bigint> {
@@ -169,8 +180,12 @@ export class RegistryReader {
     if (modelId < 1n) throw unknownModel(modelId);
     let next = await this.nextModelId();
     if (modelId >= next) {
-      // Perhaps minted since the count was read: read it again, at most once per retry interval whatever the ids asked.
-      if (this.#now() - this.#countAttempt >= this.#retryMs) next = await this.#refreshCount().catch(() => next);
+      // Perhaps minted since the count was read (a creator calling the model it just minted): read it again, at most
+      // once per retry interval whatever the ids asked, so a flood of unknown ids costs the chain one read per interval.
+      if (this.#now() - this.#countMissRead >= this.#retryMs) {
+        this.#countMissRead = this.#now();
+        next = await this.#refreshCount().catch(() => next);
+      }
       if (modelId >= next) throw unknownModel(modelId);
     }
     const terms = await this.#fetchTerms(modelId);
@@ -281,3 +296,5 @@ function classify(error: unknown, modelId: bigint | undefined): ModelError {
   const what = modelId === undefined ? "the model count" : `model ${modelId}`;
   return new ModelError("registry_unavailable", `cannot read ${what} from the registry: ${describeError(error)}`, { cause: error });
 }
+
+function ignore(): void {}
