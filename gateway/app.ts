@@ -9,6 +9,7 @@ import { ipfsRouter } from "./http/ipfs.ts";
 import { listModelsHandler, showModelHandler } from "./http/models.ts";
 import { healthHandler, metricsHandler, readyHandler, settleHandler, type Readiness } from "./http/ops.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import type { SettlementRound } from "./settlement/result.ts";
 import { ApiError } from "./http/errors.ts";
 
 export interface AppDeps extends InferDeps {
@@ -18,7 +19,7 @@ export interface AppDeps extends InferDeps {
   bodyLimit: string;
   /** The local content-addressed store, served at /ipfs/<cid> (only when storage is local). */
   localStorage: StorageAdapter | undefined;
-  settleNow: ((all: boolean) => Promise<unknown>) | undefined;
+  settleNow: ((all: boolean) => Promise<SettlementRound>) | undefined;
 }
 
 /** Wraps an async handler so its rejection reaches the error handler (Express 5 does this too; explicit is clearer). */

@@ -28,7 +28,6 @@ import { createReceiptSigner } from "./payments/receipt-signer.ts";
 import type { PaymentTerms } from "./payments/requirements.ts";
 import { VoucherPayments } from "./payments/voucher-payments.ts";
 import { registerSettlementMetrics } from "./settlement/metrics.ts";
-import { roundToJson } from "./settlement/result.ts";
 import { SettlementWorker } from "./settlement/worker.ts";
 
 export interface GatewayOptions {
@@ -189,7 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     serveUnpaid: settings.serveUnpaid,
     bodyLimit: settings.bodyLimit,
     localStorage: storage.kind === "local" ? storage : undefined,
-    settleNow: settlement ? async (all: boolean) => roundToJson(await settlement.runOnce({ all })) : undefined,
+    settleNow: settlement ? (all: boolean) => settlement.runOnce({ all }) : undefined,
     readiness: {
       problems: () => [
         ...(closing ? ["shutting down"] : []),

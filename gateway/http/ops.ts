@@ -3,6 +3,8 @@
 // only, for `modelshare settle --gateway`).
 import type { Request, Response } from "express";
 import type { Registry } from "prom-client";
+import { SettlementLockedError } from "../settlement/errors.ts";
+import { roundToJson, type SettlementRound } from "../settlement/result.ts";
 import { ApiError } from "./errors.ts";
 
 export interface Readiness {
@@ -32,12 +34,19 @@ export function metricsHandler(registry: Registry) {
 const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
 /** Forces a settlement round; `{ "all": true }` settles every lane that owes anything, not only those due. */
-export function settleHandler(runOnce: (all: boolean) => Promise<unknown>) {
+export function settleHandler(runOnce: (all: boolean) => Promise<SettlementRound>) {
   return async (req: Request, res: Response) => {
     if (!LOOPBACK.has(req.socket.remoteAddress ?? "")) {
       throw new ApiError(403, "forbidden", "settlement can only be forced from the gateway's own machine");
     }
     const body: unknown = req.body;
-    res.json(await runOnce(typeof body === "object" && body !== null && (body as { all?: unknown }).all === true));
+    const all = typeof body === "object" && body !== null && (body as { all?: unknown }).all === true;
+    try {
+      res.json(roundToJson(await runOnce(all)));
+    } catch (error) {
+      // Another settler (a `modelshare settle`, another replica) holds the operator's lock: try again later.
+      if (error instanceof SettlementLockedError) throw new ApiError(409, "settlement_locked", error.message);
+      throw error;
+    }
   };
 }

@@ -26,6 +26,7 @@ import {
   checkLock,
 } from "./codec.ts";
 import { LedgerError, message } from "./errors.ts";
+import { lockOwnerIsGone } from "./lock-owner.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { batchWriter, type Write } from "./sqlite-batch.ts";
 import { migrate } from "./sqlite-schema.ts";
@@ -255,8 +256,9 @@ export class SqliteLedger implements Ledger {
       const row = this.#db.prepare("SELECT owner, heartbeat_at, ttl_ms FROM settlement_locks WHERE operator = ?").get(op) as
         | { owner: string; heartbeat_at: number; ttl_ms: number }
         | undefined;
-      // A holder that stopped heartbeating for longer than its own ttl is presumed dead.
-      if (row && row.owner !== owner && row.heartbeat_at + row.ttl_ms > now) return false;
+      // A holder that stopped heartbeating for longer than its own ttl is presumed dead, and so is one whose process
+      // on this machine is gone (killed, say): its lease need not be waited out.
+      if (row && row.owner !== owner && row.heartbeat_at + row.ttl_ms > now && !lockOwnerIsGone(row.owner)) return false;
       this.#db
         .prepare(
           "INSERT INTO settlement_locks (operator, owner, heartbeat_at, ttl_ms) VALUES (?, ?, ?, ?) ON CONFLICT (operator) DO UPDATE SET owner = excluded.owner, heartbeat_at = excluded.heartbeat_at, ttl_ms = excluded.ttl_ms",
@@ -275,7 +277,7 @@ export class SqliteLedger implements Ledger {
     const row = this.#db.prepare("SELECT owner, heartbeat_at, ttl_ms FROM settlement_locks WHERE operator = ?").get(addressKey(operator, "operator")) as
       | { owner: string; heartbeat_at: number; ttl_ms: number }
       | undefined;
-    if (!row || row.heartbeat_at + row.ttl_ms <= Date.now()) return null;
+    if (!row || row.heartbeat_at + row.ttl_ms <= Date.now() || lockOwnerIsGone(row.owner)) return null;
     return { owner: row.owner, heartbeatAt: row.heartbeat_at };
   }
 

@@ -8,9 +8,9 @@
 // A failed round (RPC down, database error) is retried with exponential backoff; nothing is lost in between, since
 // the ledger holds every voucher and every transaction sent. Only one process settles for a key at a time: the
 // worker holds the ledger's settlement lock while it runs.
-import { hostname } from "node:os";
 import type { Address, LocalAccount, PublicClient } from "viem";
 import { vaultAbi } from "../../sdk/contracts.ts";
+import { newLockOwner } from "../ledger/lock-owner.ts";
 import type { LaneKey, Ledger, SettledUpdate, SettlementLock, Submission } from "../ledger/types.ts";
 import { buildBatches } from "./batches.ts";
 import { SettlementLockedError } from "./errors.ts";
@@ -104,7 +104,7 @@ export class SettlementWorker {
       rejectionRetryMs: 600_000,
       receiptTimeoutMs: 120_000,
       lockTtlMs: 30_000,
-      owner: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      owner: newLockOwner(),
       maxBlockRange: 2_000,
       logger: silentLogger,
       ...(definedOnly(options) as SettlementWorkerOptions),

@@ -1,8 +1,11 @@
 // The ledger conformance suite on a real SQLite file (WAL, synchronous=FULL), plus what only SQLite has: the lock
-// row that another owner may take over once its heartbeat is older than its ttl.
+// row that another owner may take over once its heartbeat is older than its ttl, or at once when the process holding
+// it on this machine is gone.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SqliteLedger } from "../../gateway/ledger/sqlite.ts";
@@ -40,5 +43,26 @@ describe("SQLite settlement lock", () => {
     await cli.close();
     assert.equal(await gateway.settlementLockHolder(operator), null, "close releases the locks it holds");
     await gateway.close();
+  });
+  it("is taken at once from a holder whose process on this machine is gone, never from a live one", async () => {
+    const ledger = new SqliteLedger(path.join(lockDir, "crashed.sqlite"));
+    const operator = randomAddress();
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await once(child, "exit");
+    // The lease is an hour: only the dead process can explain a takeover.
+    assert.ok(await ledger.acquireSettlementLock(operator, `${hostname()}:${child.pid}:killed`, 3_600_000));
+    assert.equal(await ledger.settlementLockHolder(operator), null, "a dead holder holds nothing");
+    assert.ok(await ledger.acquireSettlementLock(operator, `${hostname()}:${process.pid}:restarted`, 60_000));
+
+    const other = randomAddress();
+    const alive = `${hostname()}:${process.ppid}:running`;
+    assert.ok(await ledger.acquireSettlementLock(other, alive, 3_600_000));
+    assert.equal(await ledger.acquireSettlementLock(other, `${hostname()}:${process.pid}:second`, 60_000), null);
+    assert.equal((await ledger.settlementLockHolder(other))?.owner, alive);
+    // Another machine's pid says nothing about processes here.
+    const elsewhere = randomAddress();
+    assert.ok(await ledger.acquireSettlementLock(elsewhere, `another-host:${child.pid}:x`, 3_600_000));
+    assert.equal(await ledger.acquireSettlementLock(elsewhere, `${hostname()}:${process.pid}:third`, 60_000), null);
+    await ledger.close();
   });
 });

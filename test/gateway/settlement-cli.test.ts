@@ -6,7 +6,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import express from "express";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { toErrorResponse } from "../../gateway/http/errors.ts";
 import { settleHandler } from "../../gateway/http/ops.ts";
 import type { SqliteLedger } from "../../gateway/ledger/sqlite.ts";
 import { BAD_INPUT, ENVIRONMENT, errorLine } from "../cli/harness.ts";
@@ -74,15 +75,28 @@ describe("modelshare settle", () => {
   it("asks a running gateway to settle when given --gateway", async () => {
     const payer = await chain.newPayer(100_000n);
     await chain.pay(ledger, payer, chain.models[0], 5, 3);
-    // The gateway's own admin route, wired to a real worker on the same ledger.
+    // The gateway's own admin route and error answers, wired to a real worker on the same ledger.
     const worker = chain.worker(ledger, { threshold: 1n });
     const app = express();
     app.post("/v1/admin/settle", settleHandler(() => worker.runOnce()));
+    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      const { status, body } = toErrorResponse(error);
+      res.status(status).json(body);
+    });
     const server: Server = await new Promise((resolve) => {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));
     });
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      // While another settler holds the lock, the gateway says so with a 409, not a failure of its own.
+      const lock = await ledger.acquireSettlementLock(chain.operator.address, "another-host:1:replica", 60_000);
+      assert.ok(lock);
+      const locked = await settle(["--gateway", url]);
+      await lock.release();
+      assert.equal(locked.code, 1, locked.stderr);
+      assert.match(errorLine(locked), /the gateway did not settle \(409 settlement_locked\): the settlement lock for operator 0x[0-9a-fA-F]{40} is held by another-host:1:replica/);
+      assert.equal(await ledger.unsettledOf(payer.address, chain.operator.address), 3n * PRICE);
+
       const r = await settle(["--gateway", url, "--json"]);
       assert.equal(r.code, 0, r.stderr);
       const out = r.json<Record<string, unknown>>();
