@@ -3,7 +3,7 @@
 // the authorization in memory (fields, window, EIP-712 signature with libsecp256k1), runs the call, then submits the
 // authorization through the vault (`payExact`, batched with concurrent ones) and answers once it is mined — as the
 // x402 `exact` flow settles before it answers. A payment that fails on-chain withholds the answer.
-import type { Address, Hex, PublicClient } from "viem";
+import { isAddress, type Address, type Hex, type PublicClient } from "viem";
 import { testStablecoinAbi } from "../../sdk/contracts.ts";
 import type { Ledger } from "../ledger/types.ts";
 import { ApiError, PaymentError } from "../http/errors.ts";
@@ -66,11 +66,17 @@ export function parseExactPayload(payload: Record<string, unknown>) {
     if (typeof value !== "string" || !pattern.test(value)) throw invalid(`authorization.${key} must be ${what}`);
     return value;
   };
+  // Mixed case is an EIP-55 checksum and must be right: a typo in an address is refused, never read on chain.
+  const address = (key: string): Address => {
+    const value = text(key, ADDRESS, "an address");
+    if (!isAddress(value, { strict: true })) throw invalid(`authorization.${key} has a wrong EIP-55 checksum (send it checksummed or all lowercase)`);
+    return value;
+  };
   const signature = payload.signature;
   if (typeof signature !== "string" || !SIGNATURE.test(signature)) throw invalid("signature must be 65 bytes of 0x-prefixed hex");
   return {
-    from: text("from", ADDRESS, "an address") as Address,
-    to: text("to", ADDRESS, "an address") as Address,
+    from: address("from"),
+    to: address("to"),
     value: BigInt(text("value", UINT, "a decimal integer string")),
     validAfter: BigInt(text("validAfter", UINT, "a decimal integer string")),
     validBefore: BigInt(text("validBefore", UINT, "a decimal integer string")),

@@ -3,7 +3,7 @@
 // (payer, live session key within its cap, or an ERC-1271 wallet), and the escrow (minus pending withdrawals,
 // unsettled vouchers and calls in flight) — and the lane is held while the call runs. Only a payer or session key
 // never seen before costs a round trip to the chain.
-import type { Address, Hex } from "viem";
+import { isAddress, type Address, type Hex } from "viem";
 import type { Ledger } from "../ledger/types.ts";
 import { voucherTabKey } from "../../sdk/receipts.ts";
 import type { Voucher } from "../../sdk/vouchers.ts";
@@ -66,6 +66,10 @@ export function parseVoucherPayload(payload: Record<string, unknown>): { voucher
   const signature = payload.signature;
   if (typeof payer !== "string" || !ADDRESS.test(payer)) throw invalid("voucher.payer must be an address");
   if (typeof operator !== "string" || !ADDRESS.test(operator)) throw invalid("voucher.operator must be an address");
+  // Mixed case is an EIP-55 checksum and must be right: a typo is refused here, never sent to the chain. viem caches
+  // the result per address, so a known payer costs a map lookup.
+  if (!isAddress(payer, { strict: true })) throw invalid("voucher.payer has a wrong EIP-55 checksum (send it checksummed or all lowercase)");
+  if (!isAddress(operator, { strict: true })) throw invalid("voucher.operator has a wrong EIP-55 checksum (send it checksummed or all lowercase)");
   if (typeof lane !== "number" || !Number.isInteger(lane) || lane < 0 || lane > 0xffffffff) throw invalid("voucher.lane must be an integer from 0 to 2^32 − 1");
   if (typeof signature !== "string" || !SIGNATURE.test(signature)) throw invalid("signature must be 65 bytes of 0x-prefixed hex");
   const voucher: Voucher = {

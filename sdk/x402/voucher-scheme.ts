@@ -87,7 +87,14 @@ export function voucherFromJson(v: VoucherJson): Voucher {
   };
 }
 
-const address = z.string().refine((a) => isAddress(a, { strict: false }), "not an address").transform((a) => a as Address);
+// Mixed case is an EIP-55 checksum and must be right (viem caches the check, so a known payer costs nothing).
+const address = z
+  .string()
+  .superRefine((a, ctx) => {
+    if (!isAddress(a, { strict: false })) ctx.addIssue({ code: "custom", message: "not an address" });
+    else if (!isAddress(a, { strict: true })) ctx.addIssue({ code: "custom", message: "has a wrong EIP-55 checksum (send it checksummed or all lowercase)" });
+  })
+  .transform((a) => a as Address);
 const uintString = z.string().regex(/^(0|[1-9]\d{0,77})$/, "not a non-negative integer");
 const hex = z.string().refine((h) => isHex(h), "not hex").transform((h) => h as Hex);
 

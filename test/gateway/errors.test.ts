@@ -331,6 +331,9 @@ describe("gateway errors: every bad request is a 4xx with a code and a reason, a
         [{ signature }, /no voucher object/],
         [{ voucher: { ...json, payer: "0x1234" }, signature }, /voucher.payer must be an address/],
         [{ voucher: { ...json, operator: 7 }, signature }, /voucher.operator must be an address/],
+        // A mixed-case address is an EIP-55 checksum; one wrong letter's case is a typo, refused before any chain read.
+        [{ voucher: { ...json, payer: flipCase(payer.address) }, signature }, /voucher.payer has a wrong EIP-55 checksum/],
+        [{ voucher: { ...json, operator: flipCase(operator) }, signature }, /voucher.operator has a wrong EIP-55 checksum/],
         [{ voucher: { ...json, lane: -1 }, signature }, /voucher.lane must be an integer/],
         [{ voucher: { ...json, lane: "2" }, signature }, /voucher.lane must be an integer/],
         [{ voucher: { ...json, cumulativeAmount: 2000 }, signature }, /voucher.cumulativeAmount must be a decimal integer string/],
@@ -344,6 +347,10 @@ describe("gateway errors: every bad request is a 4xx with a code and a reason, a
         const header = encodeHeader({ x402Version: 2, accepted: accepts.voucher, payload });
         await refused(() => paid(header), { status: 402, code: "invalid_voucher", message });
       }
+      // All lowercase carries no checksum, and pays.
+      const lower = { ...json, payer: payer.address.toLowerCase(), operator: operator.toLowerCase() };
+      const res = await paid(encodeHeader({ x402Version: 2, accepted: accepts.voucher, payload: { voucher: lower, signature } }));
+      assert.equal(res.status, 200, res.text);
     });
 
     it("a voucher for another operator or model, or a lane beyond maxLanes → wrong_operator / wrong_model / lane_out_of_range", async () => {
@@ -579,6 +586,8 @@ describe("gateway errors: every bad request is a 4xx with a code and a reason, a
         [{ signature, authorization: { ...json(auth), nonce: "0x1234" } }, /authorization.nonce must be 32 bytes/],
         [{ signature, authorization: { ...json(auth), value: 2000 } }, /authorization.value must be a decimal integer string/],
         [{ signature, authorization: { ...json(auth), from: "me" } }, /authorization.from must be an address/],
+        [{ signature, authorization: { ...json(auth), from: flipCase(exactPayer.address) } }, /authorization.from has a wrong EIP-55 checksum/],
+        [{ signature, authorization: { ...json(auth), to: flipCase(model.shares) } }, /authorization.to has a wrong EIP-55 checksum/],
         [{ signature: "0x00", authorization: json(auth) }, /signature must be 65 bytes/],
       ];
       for (const [payload, message] of cases) {
@@ -667,4 +676,11 @@ const wallClock = () => BigInt(Math.floor(Date.now() / 1000));
 function newWallet(): LocalAccount & { key: Hex } {
   const key = generatePrivateKey();
   return Object.assign(privateKeyToAccount(key), { key });
+}
+
+/** The address with the case of its first letter flipped: still an address, no longer its checksum. */
+function flipCase(address: string): string {
+  const i = address.slice(2).search(/[a-fA-F]/) + 2;
+  const c = address[i]!;
+  return address.slice(0, i) + (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) + address.slice(i + 1);
 }
