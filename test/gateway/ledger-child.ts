@@ -8,53 +8,58 @@ import { createInterface } from "node:readline";
 import { createLedger } from "../../gateway/ledger/index.ts";
 import type { Address, Hex } from "viem";
 
-const [mode, url, operator, payer, a, b, name] = process.argv.slice(2) as [string, string, Address, Address, string, string, string];
-const ledger = await createLedger(url);
-const print = (event: object) => process.stdout.write(JSON.stringify(event) + "\n");
-const base = (lane: number) => ({ payer, operator, modelId: 1n, lane, expiry: 0n, signer: payer, inputSha256: `0x${"00".repeat(32)}` as Hex });
-const signature = (tag: string) => `0x${Buffer.from(tag.padEnd(65, ".")).toString("hex")}` as Hex;
+// `hardhat test nodejs` loads every .ts file under test/ as a test file: this one acts only when a test spawns it.
+if (process.env.MODELSHARE_TEST_CHILD === "ledger") await main();
 
-if (mode === "compete") {
-  const lanes = Number(a);
-  const steps = Number(b);
-  const go = createInterface({ input: process.stdin });
-  print({ ready: true });
-  await new Promise((resolve) => go.once("line", resolve));
-  go.close();
-  await Promise.all(
-    Array.from({ length: lanes }, async (_, lane) => {
-      for (;;) {
-        const current = (await ledger.lane({ payer, operator, modelId: 1n, lane }))?.cumulativeAmount ?? 0n;
-        const step = Number(current / 1000n);
-        if (step >= steps) return;
-        const won = await ledger.accept({
-          ...base(lane),
-          expectedCumulative: current,
-          cumulativeAmount: current + 1000n,
-          cumulativeCalls: BigInt(step + 1),
-          signature: signature(`${name}:${lane}:${step}`),
-          acceptedAt: Date.now(),
-        });
-        if (won) print({ won: [lane, step] });
-      }
-    }),
-  );
-  await ledger.close();
-  print({ done: true });
-} else if (mode === "accept") {
-  const bursts = Number(a);
-  const perBurst = Number(b);
-  for (let burst = 0; burst < bursts; burst++) {
+async function main() {
+  const [mode, url, operator, payer, a, b, name] = process.argv.slice(2) as [string, string, Address, Address, string, string, string];
+  const ledger = await createLedger(url);
+  const print = (event: object) => process.stdout.write(JSON.stringify(event) + "\n");
+  const base = (lane: number) => ({ payer, operator, modelId: 1n, lane, expiry: 0n, signer: payer, inputSha256: `0x${"00".repeat(32)}` as Hex });
+  const signature = (tag: string) => `0x${Buffer.from(tag.padEnd(65, ".")).toString("hex")}` as Hex;
+
+  if (mode === "compete") {
+    const lanes = Number(a);
+    const steps = Number(b);
+    const go = createInterface({ input: process.stdin });
+    print({ ready: true });
+    await new Promise((resolve) => go.once("line", resolve));
+    go.close();
     await Promise.all(
-      Array.from({ length: perBurst }, async (_, i) => {
-        const lane = burst * perBurst + i;
-        await ledger.accept({ ...base(lane), expectedCumulative: 0n, cumulativeAmount: 1000n + BigInt(lane), cumulativeCalls: 1n, signature: signature(`k:${lane}`), acceptedAt: Date.now() });
-        print({ accepted: lane });
+      Array.from({ length: lanes }, async (_, lane) => {
+        for (;;) {
+          const current = (await ledger.lane({ payer, operator, modelId: 1n, lane }))?.cumulativeAmount ?? 0n;
+          const step = Number(current / 1000n);
+          if (step >= steps) return;
+          const won = await ledger.accept({
+            ...base(lane),
+            expectedCumulative: current,
+            cumulativeAmount: current + 1000n,
+            cumulativeCalls: BigInt(step + 1),
+            signature: signature(`${name}:${lane}:${step}`),
+            acceptedAt: Date.now(),
+          });
+          if (won) print({ won: [lane, step] });
+        }
       }),
     );
+    await ledger.close();
+    print({ done: true });
+  } else if (mode === "accept") {
+    const bursts = Number(a);
+    const perBurst = Number(b);
+    for (let burst = 0; burst < bursts; burst++) {
+      await Promise.all(
+        Array.from({ length: perBurst }, async (_, i) => {
+          const lane = burst * perBurst + i;
+          await ledger.accept({ ...base(lane), expectedCumulative: 0n, cumulativeAmount: 1000n + BigInt(lane), cumulativeCalls: 1n, signature: signature(`k:${lane}`), acceptedAt: Date.now() });
+          print({ accepted: lane });
+        }),
+      );
+    }
+    print({ done: true });
+    await new Promise(() => {});
+  } else {
+    throw new Error(`unknown mode ${mode}`);
   }
-  print({ done: true });
-  await new Promise(() => {});
-} else {
-  throw new Error(`unknown mode ${mode}`);
 }

@@ -26,7 +26,7 @@ interface Child {
 }
 
 function child(args: string[]): Child {
-  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, MODELSHARE_TEST_CHILD: "ledger" } });
   const events: Record<string, unknown>[] = [];
   const waiters: { match: (e: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
   let stderr = "";
