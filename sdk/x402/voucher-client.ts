@@ -114,6 +114,7 @@ export class VoucherSchemeClient implements SchemeNetworkClient {
         expiry: lifetime === 0 ? 0n : BigInt(Math.floor(this.#now() / 1000) + lifetime),
       };
       const { signature } = await signVoucher(this.signer, voucher, chainId, vault);
+      if (this.#held.size >= 4096) this.#forgetExpired();
       this.#held.set(signature.toLowerCase(), { pool, grant });
       const payload: VoucherPayload = { voucher: voucherToJson(voucher), signature };
       return { x402Version: 2, payload: payload as unknown as Record<string, unknown> };
@@ -235,6 +236,11 @@ export class VoucherSchemeClient implements SchemeNetworkClient {
     if (!correction && current && BigInt(current.cumulativeCalls) > BigInt(state.cumulativeCalls)) return;
     pool.set(state);
     await this.#store.save(scope, state);
+  }
+
+  /** Drops calls whose outcome was never reported (their leases ran out), so a long-lived client does not grow. */
+  #forgetExpired(): void {
+    for (const [signature, held] of this.#held) if (!held.pool.holds(held.grant)) this.#held.delete(signature);
   }
 
   #heldFor(payload: Record<string, unknown>) {

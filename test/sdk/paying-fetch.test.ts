@@ -125,6 +125,49 @@ describe("createPayingFetch against a gateway", () => {
     assert.ok(recorded.every((l) => l.cumulativeAmount === PRICE && l.cumulativeCalls === 1n));
   });
 
+  it("is a fetch: answers come back readable, paid(response) describes the payment, unpaid routes pass through", async () => {
+    const payer = await newPayer();
+    const pay = client(payer);
+    const health = await pay(`${g.gateway.url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal(pay.paid(health), undefined);
+
+    const response = await pay(new URL(`${g.gateway.url}/v1/models/1/infer`), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ inputs: { input: [[4, 3, 2, 1]] } }),
+    });
+    assert.equal(response.status, 200);
+    const paid = pay.paid(response)!;
+    assert.equal(paid.scheme, "modelshare-voucher");
+    assert.equal(paid.payer, payer.address);
+    assert.equal(paid.lane, 0);
+    assert.equal(paid.cumulativeAmount, PRICE);
+    assert.equal(paid.receiptVerified, true);
+    assert.equal(paid.settlement.success, true);
+    const body = (await response.json()) as { outputs: { probabilities: { dims: number[] } }; receipt: unknown };
+    assert.deepEqual(body.outputs.probabilities.dims, [1, 3]);
+    assert.deepEqual(body.receipt, paid.receipt);
+  });
+
+  it("shares a payer's lanes between two clients: every call is answered and charged exactly once", async () => {
+    const payer = await newPayer();
+    const wires = [recordingFetch(), recordingFetch()];
+    const clients = wires.map((wire) => client(payer, { fetch: wire.fetch }));
+    // Different inputs per client: a voucher identical to the lane's last one with the same input would be an
+    // identical retry, answered without a new charge.
+    const calls = clients.flatMap((pay, c) => Array.from({ length: 8 }, () => pay.infer(1n, { input: { dims: [1, 4], data: [c, 1, 2, 3] } })));
+    const results = await Promise.all(calls);
+    const steps = new Set(results.map((r) => `${r.payment.lane}/${r.payment.cumulativeCalls}`));
+    assert.equal(steps.size, 16, "each answered call is one step of one lane");
+    const recorded = await ledgerLanes(payer.address);
+    assert.equal(recorded.reduce((sum, l) => sum + l.cumulativeCalls, 0n), 16n);
+    assert.equal(recorded.reduce((sum, l) => sum + l.cumulativeAmount, 0n), 16n * PRICE);
+    // The clients collided on lanes and sorted it out: lane_busy and corrective 402s, never any other refusal.
+    const refusals = wires.flatMap((w) => w.paidCalls()).filter((e) => e.status !== 200);
+    assert.ok(refusals.every((e) => e.code === "lane_busy" || e.code === "voucher_out_of_sync"), JSON.stringify(refusals));
+  });
+
   it("queues calls beyond its lane limit instead of refusing them", async () => {
     const payer = await newPayer();
     const wire = recordingFetch();
@@ -212,7 +255,8 @@ describe("createPayingFetch against a gateway", () => {
   it("gives up on an answer lost for good, and the next call picks the lane up where the gateway left it", async () => {
     const payer = await newPayer();
     let paidAttempts = 0;
-    const dropping = losingFetch((request) => request.headers.has("PAYMENT-SIGNATURE") && paidAttempts++ < 3);
+    const wire = recordingFetch();
+    const dropping = losingFetch((request) => request.headers.has("PAYMENT-SIGNATURE") && paidAttempts++ < 3, wire.fetch);
     const pay = client(payer, { fetch: dropping, retries: 2 });
     await assert.rejects(pay.infer(1n, INPUT), (error: unknown) => {
       assert.ok(error instanceof GatewayUnreachableError);
@@ -220,7 +264,12 @@ describe("createPayingFetch against a gateway", () => {
       return true;
     });
     // The gateway answered (and charged) the first attempt; the client did not advance, so it is corrected once.
-    const result = await pay.infer(1n, INPUT);
+    // (Another input: the same voucher for the same input, signed within the same second, would be an identical
+    // retry of the lost call and be answered free.)
+    assert.equal(paidAttempts, 3);
+    wire.clear();
+    const result = await pay.infer(1n, { input: { dims: [1, 4], data: [9, 9, 9, 9] } });
+    assert.deepEqual(wire.paidCalls().map((e) => e.code ?? e.status), ["voucher_out_of_sync", 200]);
     assert.equal(result.payment.lane, 0);
     assert.equal(result.payment.cumulativeAmount, 2n * PRICE);
     assert.equal((await ledgerLanes(payer.address))[0]!.cumulativeCalls, 2n);
