@@ -78,6 +78,8 @@ export interface AcceptRow extends LaneKeyRow {
   signer: string;
   inputSha256: string;
   acceptedAt: number;
+  /** Decimal cap on the payer's unsettled total with the operator, or null for none. */
+  maxUnsettled: string | null;
 }
 
 export function acceptRow(v: AcceptVoucher): AcceptRow {
@@ -94,6 +96,7 @@ export function acceptRow(v: AcceptVoucher): AcceptRow {
     signer: addressKey(v.signer, "signer"),
     inputSha256: hex(v.inputSha256, "inputSha256", 32),
     acceptedAt: unixMs(v.acceptedAt, "acceptedAt"),
+    maxUnsettled: v.maxUnsettled === undefined ? null : uint(v.maxUnsettled, 256, "maxUnsettled").toString(),
   };
 }
 

@@ -4,7 +4,9 @@ import type { PoolClient } from "pg";
 import { LedgerError } from "./errors.ts";
 import { LEDGER_FORMAT } from "./sqlite-schema.ts";
 
-export const POSTGRES_SCHEMA_VERSION = 1;
+// Version 2 adds accept_vouchers, which every replica must use for the per-payer cap to hold: a replica too old to
+// know it refuses a version 2 ledger (schema_too_new) instead of accepting vouchers around the cap.
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -56,6 +58,63 @@ const MIGRATIONS: Record<number, string> = {
       heartbeat_at bigint NOT NULL,
       ttl_ms bigint NOT NULL
     );
+  `,
+  2: `
+    -- Records a group-commit batch of vouchers in one round trip; returns per voucher 0 (accepted), 1 (the lane moved:
+    -- stale) or 2 (the payer's unsettled total with the operator would pass the voucher's cap). Accepts of one
+    -- (operator, payer) are serialized by a transaction-scoped advisory lock, and each statement below reads a fresh
+    -- snapshot (a VOLATILE function under READ COMMITTED), so the total it sums includes every accept of that payer
+    -- committed by any replica before the lock was granted.
+    CREATE FUNCTION accept_vouchers(p_operator text[], p_payer text[], p_model_id numeric[], p_lane bigint[],
+      p_cumulative_amount numeric[], p_cumulative_calls numeric[], p_expiry numeric[], p_signature text[], p_signer text[],
+      p_input_sha256 text[], p_accepted_at bigint[], p_expected numeric[], p_cap numeric[])
+    RETURNS smallint[] LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+      results smallint[] := '{}';
+      k bigint;
+      total numeric;
+      current_amount numeric;
+      settled numeric;
+      written integer;
+    BEGIN
+      -- Locks taken in one order, so two batches locking overlapping payers never wait on each other in a cycle.
+      FOR k IN SELECT DISTINCT hashtextextended('modelshare-accept:' || o || ':' || p, 0) FROM unnest(p_operator, p_payer) AS u(o, p) ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(k);
+      END LOOP;
+      -- In call order: a batch's accepts of one lane apply in sequence, and of one payer count against its cap in turn.
+      FOR i IN 1 .. coalesce(array_length(p_payer, 1), 0) LOOP
+        SELECT coalesce(sum(greatest(l.cumulative_amount - l.settled_amount, 0)), 0),
+               max(l.cumulative_amount) FILTER (WHERE l.model_id = p_model_id[i] AND l.lane = p_lane[i]),
+               coalesce(max(l.settled_amount) FILTER (WHERE l.model_id = p_model_id[i] AND l.lane = p_lane[i]), 0)
+          INTO total, current_amount, settled
+          FROM lanes l WHERE l.operator = p_operator[i] AND l.payer = p_payer[i];
+        IF coalesce(current_amount, 0) <> p_expected[i] THEN
+          results := results || 1::smallint;
+        ELSIF p_cap[i] IS NOT NULL
+          AND total - greatest(p_expected[i] - settled, 0) + greatest(p_cumulative_amount[i] - settled, 0) > p_cap[i] THEN
+          results := results || 2::smallint;
+        ELSE
+          IF p_expected[i] = 0 THEN
+            INSERT INTO lanes (operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer,
+              input_sha256, accepted_at, unsettled_since)
+            VALUES (p_operator[i], p_payer[i], p_model_id[i], p_lane[i], p_cumulative_amount[i], p_cumulative_calls[i], p_expiry[i],
+              p_signature[i], p_signer[i], p_input_sha256[i], p_accepted_at[i], p_accepted_at[i])
+            ON CONFLICT DO NOTHING;
+          ELSE
+            UPDATE lanes SET cumulative_amount = p_cumulative_amount[i], cumulative_calls = p_cumulative_calls[i],
+              expiry = p_expiry[i], signature = p_signature[i], signer = p_signer[i], input_sha256 = p_input_sha256[i],
+              accepted_at = p_accepted_at[i], unsettled_since = COALESCE(unsettled_since, p_accepted_at[i]),
+              rejected = NULL, rejected_at = NULL
+            WHERE operator = p_operator[i] AND payer = p_payer[i] AND model_id = p_model_id[i] AND lane = p_lane[i]
+              AND cumulative_amount = p_expected[i];
+          END IF;
+          GET DIAGNOSTICS written = ROW_COUNT;
+          results := results || (CASE WHEN written = 1 THEN 0 ELSE 1 END)::smallint;
+        END IF;
+      END LOOP;
+      RETURN results;
+    END
+    $$;
   `,
 };
 

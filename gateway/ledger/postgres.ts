@@ -1,8 +1,10 @@
 // The shared ledger for several gateway replicas: PostgreSQL, one schema. Writes are group-committed like SQLite's,
-// and each flush is a handful of set-based statements over unnest()ed arrays instead of one round trip per voucher.
-// The compare-and-set is `UPDATE … WHERE cumulative_amount = expected` (and `INSERT … ON CONFLICT DO NOTHING` for a
-// lane's first voucher): under READ COMMITTED, an UPDATE that waited for another replica's commit re-checks its WHERE
-// on the new row, so of two replicas racing for one lane step exactly one wins, whatever the timing.
+// and each flush is one call of accept_vouchers (postgres-schema.ts) for the batch's vouchers, plus a set-based
+// statement over unnest()ed arrays for its exact nonces, instead of one round trip per voucher. accept_vouchers
+// serializes the accepts of each (operator, payer) with an advisory lock, then per voucher sums the payer's unsettled
+// amount, checks the voucher's cap and compare-and-sets the lane (`UPDATE … WHERE cumulative_amount = expected`, or
+// `INSERT … ON CONFLICT DO NOTHING` for a lane's first voucher): of two replicas racing for one lane step exactly one
+// wins, and together they never take a payer past its cap, whatever the timing.
 import pg from "pg";
 import type { Address, Hex } from "viem";
 import {
@@ -27,6 +29,7 @@ import { LedgerError, message } from "./errors.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate, quote } from "./postgres-schema.ts";
 import type {
+  AcceptResult,
   AcceptVoucher,
   ExactAuthorization,
   LaneKey,
@@ -51,9 +54,11 @@ export interface PostgresLedgerOptions {
 }
 
 type Write = { kind: "accept"; row: AcceptRow } | { kind: "exact"; row: ExactRow };
+/** An accept's outcome, or whether an exact nonce was new. */
+type WriteResult = AcceptResult | boolean;
 
-// Deadlocks between replicas (two flushes locking overlapping lanes in different orders) abort one transaction,
-// which wrote nothing; it is simply run again.
+// A deadlock (a flush and another replica's settlement bookkeeping locking overlapping lanes in different orders)
+// aborts one transaction, which wrote nothing; it is simply run again.
 const RETRYABLE = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 5;
 
@@ -66,7 +71,7 @@ export class PostgresLedger implements Ledger {
   readonly #pool: pg.Pool;
   readonly #options: PostgresLedgerOptions;
   readonly #where: string;
-  readonly #writes: GroupCommit<Write, boolean>;
+  readonly #writes: GroupCommit<Write, WriteResult>;
   readonly #locks = new Set<PostgresLock>();
   #closed = false;
 
@@ -109,8 +114,12 @@ export class PostgresLedger implements Ledger {
     return this.#writes.batches;
   }
 
-  async lanes(operator: Address): Promise<LaneRecord[]> {
-    const { rows } = await this.#query(`${SELECT_LANE} WHERE operator = $1 ORDER BY payer, model_id, lane`, [addressKey(operator, "operator")]);
+  async lanes(operator: Address, payer?: Address): Promise<LaneRecord[]> {
+    const op = addressKey(operator, "operator");
+    const { rows } =
+      payer === undefined
+        ? await this.#query(`${SELECT_LANE} WHERE operator = $1 ORDER BY payer, model_id, lane`, [op])
+        : await this.#query(`${SELECT_LANE} WHERE operator = $1 AND payer = $2 ORDER BY model_id, lane`, [op, addressKey(payer, "payer")]);
     return rows.map(laneRecord);
   }
 
@@ -125,12 +134,12 @@ export class PostgresLedger implements Ledger {
     return rows[0] ? laneRecord(rows[0]) : undefined;
   }
 
-  accept(voucher: AcceptVoucher): Promise<boolean> {
-    return this.#write(() => ({ kind: "accept", row: acceptRow(voucher) }));
+  accept(voucher: AcceptVoucher): Promise<AcceptResult> {
+    return this.#write(() => ({ kind: "accept", row: acceptRow(voucher) })) as Promise<AcceptResult>;
   }
 
   recordExact(authorization: ExactAuthorization): Promise<boolean> {
-    return this.#write(() => ({ kind: "exact", row: exactRow(authorization) }));
+    return this.#write(() => ({ kind: "exact", row: exactRow(authorization) })) as Promise<boolean>;
   }
 
   async settlementCandidates(query: SettlementQuery): Promise<LaneRecord[]> {
@@ -330,7 +339,7 @@ export class PostgresLedger implements Ledger {
     }
   }
 
-  #write(build: () => Write): Promise<boolean> {
+  #write(build: () => Write): Promise<WriteResult> {
     try {
       this.#open();
       return this.#writes.submit(build());
@@ -339,7 +348,7 @@ export class PostgresLedger implements Ledger {
     }
   }
 
-  async #commit(batch: Write[]): Promise<boolean[]> {
+  async #commit(batch: Write[]): Promise<WriteResult[]> {
     const client = await this.#connect();
     try {
       for (let attempt = 1; ; attempt++) {
@@ -360,93 +369,59 @@ export class PostgresLedger implements Ledger {
 const SELECT_LANE = `SELECT operator, payer, model_id::text, lane, cumulative_amount::text, cumulative_calls::text, expiry::text, signature,
   signer, input_sha256, settled_amount::text, settled_calls::text, accepted_at, unsettled_since, rejected, rejected_at FROM lanes`;
 
+const ACCEPT_RESULTS: AcceptResult[] = ["accepted", "stale", "over_cap"];
+
 /**
- * Writes a batch in one transaction. Writes to the same lane (or the same exact nonce) must apply in order, so the
- * batch is cut into rounds holding at most one write per key; each round is at most three statements.
+ * Writes a batch in one transaction: its vouchers in one call of accept_vouchers (which applies them in order), its
+ * exact nonces in rounds holding at most one write per nonce (a repeated nonce must see the first one's insert).
+ * A batch of vouchers only is a single statement: one round trip, no BEGIN/COMMIT.
  */
-async function writeBatch(client: pg.PoolClient, batch: Write[]): Promise<boolean[]> {
-  const results: boolean[] = new Array(batch.length).fill(false);
-  const rounds = splitRounds(batch);
-  const statements = rounds.reduce((n, round) => n + round.statements, 0);
-  const transaction = statements > 1;
+async function writeBatch(client: pg.PoolClient, batch: Write[]): Promise<WriteResult[]> {
+  const results: WriteResult[] = new Array(batch.length).fill(false);
+  const accepts = batch.flatMap((w, i) => (w.kind === "accept" ? [i] : []));
+  const rounds = exactRounds(batch);
+  const transaction = (accepts.length > 0 ? 1 : 0) + rounds.length > 1;
   if (transaction) await client.query("BEGIN");
+  if (accepts.length > 0) {
+    const { rows } = await client.query(ACCEPT, acceptColumns(accepts.map((i) => batch[i]!.row as AcceptRow)));
+    const codes = rows[0]!.results as number[];
+    accepts.forEach((i, j) => (results[i] = ACCEPT_RESULTS[codes[j]!]!));
+  }
   for (const round of rounds) {
-    if (round.inserts.length > 0) {
-      const { rows } = await client.query(INSERT_LANES, laneColumns(round.inserts.map((i) => batch[i]!.row as AcceptRow), false));
-      mark(results, round.inserts, batch, new Set(rows.map(laneId)));
-    }
-    if (round.updates.length > 0) {
-      const { rows } = await client.query(UPDATE_LANES, laneColumns(round.updates.map((i) => batch[i]!.row as AcceptRow), true));
-      mark(results, round.updates, batch, new Set(rows.map(laneId)));
-    }
-    if (round.exacts.length > 0) {
-      const rows = round.exacts.map((i) => batch[i]!.row as ExactRow);
-      const inserted = await client.query(INSERT_EXACT, [
-        rows.map((r) => r.from),
-        rows.map((r) => r.nonce),
-        rows.map((r) => r.to),
-        rows.map((r) => r.value),
-        rows.map((r) => r.modelId),
-        rows.map((r) => r.acceptedAt),
-      ]);
-      const done = new Set(inserted.rows.map((r) => `${r.from_address}/${r.nonce}`));
-      for (const i of round.exacts) results[i] = done.has(writeKey(batch[i]!));
-    }
+    const rows = round.map((i) => batch[i]!.row as ExactRow);
+    const inserted = await client.query(INSERT_EXACT, [
+      rows.map((r) => r.from),
+      rows.map((r) => r.nonce),
+      rows.map((r) => r.to),
+      rows.map((r) => r.value),
+      rows.map((r) => r.modelId),
+      rows.map((r) => r.acceptedAt),
+    ]);
+    const done = new Set(inserted.rows.map((r) => `${r.from_address}/${r.nonce}`));
+    for (const i of round) results[i] = done.has(exactKey(batch[i]!.row as ExactRow));
   }
   if (transaction) await client.query("COMMIT");
   return results;
 }
 
-interface Round {
-  inserts: number[];
-  updates: number[];
-  exacts: number[];
-  statements: number;
-}
-
-function splitRounds(batch: Write[]): Round[] {
-  const rounds: Round[] = [];
+/** The batch's exact writes, cut into rounds with at most one write per nonce. */
+function exactRounds(batch: Write[]): number[][] {
+  const rounds: number[][] = [];
   const lastRound = new Map<string, number>();
   batch.forEach((write, i) => {
-    const key = writeKey(write);
+    if (write.kind !== "exact") return;
+    const key = exactKey(write.row);
     const r = (lastRound.get(key) ?? -1) + 1;
     lastRound.set(key, r);
-    const round = (rounds[r] ??= { inserts: [], updates: [], exacts: [], statements: 0 });
-    const list = write.kind === "exact" ? round.exacts : write.row.expected === "0" ? round.inserts : round.updates;
-    if (list.length === 0) round.statements++;
-    list.push(i);
+    (rounds[r] ??= []).push(i);
   });
   return rounds;
 }
 
-function writeKey(write: Write): string {
-  return write.kind === "exact" ? `${write.row.from}/${write.row.nonce}` : laneId(write.row);
-}
+const exactKey = (row: ExactRow) => `${row.from}/${row.nonce}`;
 
-function mark(results: boolean[], indexes: number[], batch: Write[], done: Set<string>): void {
-  for (const i of indexes) results[i] = done.has(writeKey(batch[i]!));
-}
-
-const LANE_INPUT = `unnest($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::numeric[], $6::numeric[], $7::numeric[], $8::text[],
-  $9::text[], $10::text[], $11::bigint[], $12::numeric[])
-  AS i(operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer, input_sha256, accepted_at, expected)`;
-
-const INSERT_LANES = `
-  INSERT INTO lanes (operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer, input_sha256,
-    accepted_at, unsettled_since)
-  SELECT operator, payer, model_id, lane, cumulative_amount, cumulative_calls, expiry, signature, signer, input_sha256, accepted_at, accepted_at
-  FROM ${LANE_INPUT}
-  ON CONFLICT DO NOTHING
-  RETURNING operator, payer, model_id::text, lane`;
-
-const UPDATE_LANES = `
-  UPDATE lanes AS l SET cumulative_amount = i.cumulative_amount, cumulative_calls = i.cumulative_calls, expiry = i.expiry,
-    signature = i.signature, signer = i.signer, input_sha256 = i.input_sha256, accepted_at = i.accepted_at,
-    unsettled_since = COALESCE(l.unsettled_since, i.accepted_at), rejected = NULL, rejected_at = NULL
-  FROM ${LANE_INPUT}
-  WHERE l.operator = i.operator AND l.payer = i.payer AND l.model_id = i.model_id AND l.lane = i.lane
-    AND l.cumulative_amount = i.expected
-  RETURNING l.operator, l.payer, l.model_id::text, l.lane`;
+const ACCEPT = `SELECT accept_vouchers($1::text[], $2::text[], $3::numeric[], $4::bigint[], $5::numeric[], $6::numeric[], $7::numeric[],
+  $8::text[], $9::text[], $10::text[], $11::bigint[], $12::numeric[], $13::numeric[]) AS results`;
 
 const INSERT_EXACT = `
   INSERT INTO exact_authorizations (from_address, nonce, to_address, value, model_id, accepted_at)
@@ -454,22 +429,21 @@ const INSERT_EXACT = `
   ON CONFLICT DO NOTHING
   RETURNING from_address, nonce`;
 
-function laneColumns(rows: AcceptRow[], withExpected: boolean): unknown[] {
-  // Sorted by key: replicas locking overlapping lanes take the locks in the same order, which avoids most deadlocks.
-  const sorted = [...rows].sort((a, b) => (laneId(a) < laneId(b) ? -1 : 1));
+function acceptColumns(rows: AcceptRow[]): unknown[] {
   return [
-    sorted.map((r) => r.operator),
-    sorted.map((r) => r.payer),
-    sorted.map((r) => r.modelId),
-    sorted.map((r) => r.lane),
-    sorted.map((r) => r.cumulativeAmount),
-    sorted.map((r) => r.cumulativeCalls),
-    sorted.map((r) => r.expiry),
-    sorted.map((r) => r.signature),
-    sorted.map((r) => r.signer),
-    sorted.map((r) => r.inputSha256),
-    sorted.map((r) => r.acceptedAt),
-    sorted.map((r) => (withExpected ? r.expected : "0")),
+    rows.map((r) => r.operator),
+    rows.map((r) => r.payer),
+    rows.map((r) => r.modelId),
+    rows.map((r) => r.lane),
+    rows.map((r) => r.cumulativeAmount),
+    rows.map((r) => r.cumulativeCalls),
+    rows.map((r) => r.expiry),
+    rows.map((r) => r.signature),
+    rows.map((r) => r.signer),
+    rows.map((r) => r.inputSha256),
+    rows.map((r) => r.acceptedAt),
+    rows.map((r) => r.expected),
+    rows.map((r) => r.maxUnsettled),
   ];
 }
 

@@ -28,9 +28,10 @@ import {
 import { LedgerError, message } from "./errors.ts";
 import { lockOwnerIsGone } from "./lock-owner.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { batchWriter, type Write } from "./sqlite-batch.ts";
+import { batchWriter, type Write, type WriteResult } from "./sqlite-batch.ts";
 import { migrate } from "./sqlite-schema.ts";
 import type {
+  AcceptResult,
   AcceptVoucher,
   ExactAuthorization,
   LaneKey,
@@ -56,13 +57,14 @@ export class SqliteLedger implements Ledger {
   readonly kind = "sqlite" as const;
   readonly file: string;
   readonly #db: DatabaseSync;
-  readonly #writes: GroupCommit<Write, boolean>;
+  readonly #writes: GroupCommit<Write, WriteResult>;
   readonly #locks = new Set<SqliteLock>();
   #closed = false;
   readonly #writer: BatchWriter;
   readonly #sql: {
     lane: StatementSync;
     lanes: StatementSync;
+    payerLanes: StatementSync;
     owed: StatementSync;
     candidates: StatementSync;
   };
@@ -84,6 +86,7 @@ export class SqliteLedger implements Ledger {
     this.#sql = {
       lane: this.#db.prepare(`${SELECT_LANE} WHERE operator = ? AND payer = ? AND model_id = ? AND lane = ?`),
       lanes: this.#db.prepare(`${SELECT_LANE} WHERE operator = ? ORDER BY payer, model_id, lane`),
+      payerLanes: this.#db.prepare(`${SELECT_LANE} WHERE operator = ? AND payer = ? ORDER BY model_id, lane`),
       owed: this.#db.prepare(
         "SELECT cumulative_amount, settled_amount FROM lanes WHERE operator = ? AND payer = ? AND unsettled_since IS NOT NULL",
       ),
@@ -116,9 +119,11 @@ export class SqliteLedger implements Ledger {
     return this.#writes.batches;
   }
 
-  async lanes(operator: Address): Promise<LaneRecord[]> {
+  async lanes(operator: Address, payer?: Address): Promise<LaneRecord[]> {
     this.#open();
-    return this.#sql.lanes.all(addressKey(operator, "operator")).map((r) => laneRecord(r as Record<string, unknown>));
+    const op = addressKey(operator, "operator");
+    const rows = payer === undefined ? this.#sql.lanes.all(op) : this.#sql.payerLanes.all(op, addressKey(payer, "payer"));
+    return rows.map((r) => laneRecord(r as Record<string, unknown>));
   }
 
   async lane(key: LaneKey): Promise<LaneRecord | undefined> {
@@ -128,12 +133,12 @@ export class SqliteLedger implements Ledger {
     return row ? laneRecord(row as Record<string, unknown>) : undefined;
   }
 
-  accept(voucher: AcceptVoucher): Promise<boolean> {
-    return this.#write(() => ({ kind: "accept", row: acceptRow(voucher) }));
+  accept(voucher: AcceptVoucher): Promise<AcceptResult> {
+    return this.#write(() => ({ kind: "accept", row: acceptRow(voucher) })) as Promise<AcceptResult>;
   }
 
   recordExact(authorization: ExactAuthorization): Promise<boolean> {
-    return this.#write(() => ({ kind: "exact", row: exactRow(authorization) }));
+    return this.#write(() => ({ kind: "exact", row: exactRow(authorization) })) as Promise<boolean>;
   }
 
   async settlementCandidates(query: SettlementQuery): Promise<LaneRecord[]> {
@@ -298,7 +303,7 @@ export class SqliteLedger implements Ledger {
     if (this.#closed) throw new LedgerError("closed", `the ledger ${this.file} is closed`);
   }
 
-  #write(build: () => Write): Promise<boolean> {
+  #write(build: () => Write): Promise<WriteResult> {
     try {
       this.#open();
       // Checked before queueing: a bad value fails alone and never takes the rest of its batch down.
@@ -323,7 +328,7 @@ export class SqliteLedger implements Ledger {
 }
 
 interface BatchWriter {
-  commit(batch: Write[]): Promise<boolean[]>;
+  commit(batch: Write[]): Promise<WriteResult[]>;
   close(): Promise<void>;
 }
 
@@ -335,12 +340,12 @@ function inlineWriter(db: DatabaseSync): BatchWriter {
 /** Sends batches to the writer thread and resolves each with its results once committed. */
 class ThreadWriter implements BatchWriter {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (results: boolean[]) => void; reject: (error: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (results: WriteResult[]) => void; reject: (error: Error) => void }>();
   #next = 0;
 
   constructor(file: string, busyTimeoutMs: number) {
     this.#worker = new Worker(new URL("./sqlite-writer.ts", import.meta.url), { workerData: { file, busyTimeoutMs } });
-    this.#worker.on("message", (m: { id: number; results?: boolean[]; error?: string }) => {
+    this.#worker.on("message", (m: { id: number; results?: WriteResult[]; error?: string }) => {
       const waiting = this.#pending.get(m.id);
       this.#pending.delete(m.id);
       if (m.error !== undefined) waiting?.reject(new Error(m.error));
@@ -350,7 +355,7 @@ class ThreadWriter implements BatchWriter {
     this.#worker.on("exit", () => this.#failAll(new Error("the ledger's writer thread stopped")));
   }
 
-  commit(batch: Write[]): Promise<boolean[]> {
+  commit(batch: Write[]): Promise<WriteResult[]> {
     return new Promise((resolve, reject) => {
       const id = this.#next++;
       this.#pending.set(id, { resolve, reject });

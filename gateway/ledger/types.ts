@@ -2,7 +2,8 @@
 // settled on-chain, the x402 `exact` authorizations already used, and the settlement transactions sent. The request
 // path keeps lanes in memory and writes through this interface; the settlement worker reads from it. SQLite is the
 // embedded default; PostgreSQL lets several gateway replicas share one ledger (the compare-and-set in `accept` is
-// what keeps two replicas from accepting two vouchers for the same step of a lane).
+// what keeps two replicas from accepting two vouchers for the same step of a lane, and its per-payer cap what keeps
+// them from accepting together more than the payer's escrow covers).
 import type { Address, Hex } from "viem";
 
 /** Identifies one lane of a payer's tab with an operator for a model (the vault's tab key). */
@@ -47,7 +48,20 @@ export interface AcceptVoucher extends LaneKey {
   signer: Address;
   inputSha256: Hex;
   acceptedAt: number;
+  /**
+   * The most the payer may owe this operator unsettled once this voucher is accepted: Σ (cumulative − settled) over
+   * all its lanes with the operator, every model, this voucher included. Checked atomically with the lane's
+   * compare-and-set against what every process sharing the ledger accepted, so replicas that each check escrow in
+   * memory cannot together accept more than it covers. Omitted: no cap (tools and tests recording known vouchers).
+   */
+  maxUnsettled?: bigint;
 }
+
+/**
+ * What `accept` did: recorded the voucher; found the lane moved by another writer (`stale`); or refused it because
+ * the payer's unsettled total would pass `maxUnsettled` (`over_cap`). Only "accepted" wrote anything.
+ */
+export type AcceptResult = "accepted" | "stale" | "over_cap";
 
 /** An x402 `exact` (EIP-3009) authorization the gateway took as payment. */
 export interface ExactAuthorization {
@@ -125,16 +139,18 @@ export interface SettlementLockHolder {
 
 export interface Ledger {
   readonly kind: "sqlite" | "postgres";
-  /** Every lane of `operator` (the request path loads them at start). */
-  lanes(operator: Address): Promise<LaneRecord[]>;
+  /** Every lane of `operator` (the request path loads them at start), or only `payer`'s. */
+  lanes(operator: Address, payer?: Address): Promise<LaneRecord[]>;
   lane(key: LaneKey): Promise<LaneRecord | undefined>;
   /**
-   * Durably records `voucher` if the lane's cumulative is still `expectedCumulative`; resolves `false`, writing
-   * nothing, when another writer moved the lane first. Resolves only once the write is durable (calls made in the
-   * same tick may share one commit). Rejects with a LedgerError("bad_input"), writing nothing, for a voucher that
-   * does not advance the lane (cumulativeAmount ≤ expectedCumulative) or holds a value outside its Solidity type.
+   * Durably records `voucher` if the lane's cumulative is still `expectedCumulative` and the payer stays within
+   * `voucher.maxUnsettled`; otherwise resolves "stale" (another writer moved the lane first) or "over_cap", writing
+   * nothing. Accepts of one payer are serialized across every process sharing the ledger. Resolves only once the
+   * write is durable (calls made in the same tick may share one commit, and count against the cap in call order).
+   * Rejects with a LedgerError("bad_input"), writing nothing, for a voucher that does not advance the lane
+   * (cumulativeAmount ≤ expectedCumulative) or holds a value outside its Solidity type.
    */
-  accept(voucher: AcceptVoucher): Promise<boolean>;
+  accept(voucher: AcceptVoucher): Promise<AcceptResult>;
   /** Records an `exact` authorization; resolves `false` if `from` used its nonce before (EIP-3009 nonces are per
    *  authorizer). Durable and group-committed like `accept`. */
   recordExact(authorization: ExactAuthorization): Promise<boolean>;

@@ -4,14 +4,14 @@
 // unsettled vouchers and calls in flight) — and the lane is held while the call runs. Only a payer or session key
 // never seen before costs a round trip to the chain.
 import { isAddress, type Address, type Hex } from "viem";
-import type { Ledger } from "../ledger/types.ts";
+import type { AcceptResult, Ledger } from "../ledger/types.ts";
 import { voucherTabKey } from "../../sdk/receipts.ts";
 import type { Voucher } from "../../sdk/vouchers.ts";
 import { OUT_OF_SYNC, type LaneState } from "../../sdk/x402/voucher-scheme.ts";
 import { ApiError, PaymentError } from "../http/errors.ts";
 import type { Committed, PaymentHold } from "./hold.ts";
 import type { Lane, LaneBook } from "./lanes.ts";
-import type { PayerBook } from "./payers.ts";
+import type { Escrow, PayerBook } from "./payers.ts";
 import { recoverAddress } from "./recover.ts";
 import { createVoucherHasher, toHexDigest } from "./voucher-hash.ts";
 
@@ -37,6 +37,14 @@ export interface VoucherCall {
   modelId: bigint;
   price: bigint;
   inputSha256: Hex;
+}
+
+/** The most a payer may owe unsettled once a call is accepted, as #checkEscrow computed it. */
+interface EscrowCap {
+  maxUnsettled: bigint;
+  /** The credit limit (chain stale) set it, not the escrow. */
+  byCredit: boolean;
+  escrow: Escrow;
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -135,12 +143,12 @@ export class VoucherPayments {
     const signer = recoverAddress(digest, signatureBytes);
     if (!signer) throw new PaymentError("bad_signature", "the voucher's signature is malformed or malleable (high s)");
     await this.#authorize(v, lane, signer, digest, signature, call.price, nowSeconds);
-    await this.#checkEscrow(v.payer, call.price);
+    const cap = await this.#checkEscrow(v.payer, call.price);
 
     // The awaits above may have let another call onto this lane.
     if (!this.#inStep(lane, v, call.price)) throw this.#outOfSync(lane, v, call.price);
     if (!o.lanes.reserve(lane, call.price, signer)) throw this.#busy(v);
-    return this.#hold(lane, v, signature, signer, call);
+    return this.#hold(lane, v, signature, signer, call, cap);
   }
 
   #inStep(lane: Lane, v: Voucher, price: bigint): boolean {
@@ -187,7 +195,9 @@ export class VoucherPayments {
     throw new PaymentError("bad_signature", `the voucher is signed by ${signer}, which is neither the payer nor one of its session keys`);
   }
 
-  async #checkEscrow(payer: Address, price: bigint): Promise<void> {
+  /** Refuses a call the payer's escrow (or, while the chain is stale, credit) cannot cover, as far as this gateway
+   *  knows; returns the limit for the ledger to enforce against every replica sharing it. */
+  async #checkEscrow(payer: Address, price: bigint): Promise<EscrowCap> {
     const o = this.#o;
     let escrow = o.payers.escrow(payer);
     if (!escrow) {
@@ -207,9 +217,26 @@ export class VoucherPayments {
           ` does not cover ${needed} (unsettled calls, calls in flight and this one): deposit more`,
       );
     }
-    if (!o.chainIsFresh() && needed > o.creditLimit) {
+    const stale = !o.chainIsFresh();
+    if (stale && needed > o.creditLimit) {
       throw new PaymentError("credit_limit_reached", `the chain cannot be read right now and this payer's unsettled ${needed} would pass the credit limit of ${o.creditLimit}; retry later`);
     }
+    const byCredit = stale && o.creditLimit < available;
+    return { maxUnsettled: byCredit ? o.creditLimit : available, byCredit, escrow };
+  }
+
+  /** The ledger refused the voucher: with it, the payer's unsettled amount over every replica would pass `cap`. */
+  #overCap(cap: EscrowCap): PaymentError {
+    const others = "counting calls answered by other gateways sharing this ledger";
+    if (cap.byCredit) {
+      return new PaymentError("credit_limit_reached", `the chain cannot be read right now and this call would take the payer's unsettled amount past the credit limit of ${cap.maxUnsettled} (${others}); retry later`);
+    }
+    return new PaymentError(
+      "insufficient_escrow",
+      `escrow ${cap.escrow.balance}` +
+        (cap.escrow.pendingWithdrawal ? ` minus a pending withdrawal of ${cap.escrow.pendingWithdrawal}` : "") +
+        ` does not cover this call on top of the payer's unsettled calls (${others}): deposit more`,
+    );
   }
 
   #tabKey(lane: Lane): Hex {
@@ -244,7 +271,7 @@ export class VoucherPayments {
     };
   }
 
-  #hold(lane: Lane, v: Voucher, signature: Hex, signer: Address, call: VoucherCall): PaymentHold {
+  #hold(lane: Lane, v: Voucher, signature: Hex, signer: Address, call: VoucherCall, cap: EscrowCap): PaymentHold {
     const o = this.#o;
     const expected = lane.cumulativeAmount;
     let open = true;
@@ -255,9 +282,9 @@ export class VoucherPayments {
       replay: false,
       commit: async () => {
         open = false;
-        let accepted: boolean;
+        let result: AcceptResult;
         try {
-          accepted = await o.ledger.accept({
+          result = await o.ledger.accept({
             payer: v.payer,
             operator: o.operator,
             modelId: v.modelId,
@@ -270,12 +297,21 @@ export class VoucherPayments {
             signer,
             inputSha256: call.inputSha256,
             acceptedAt: this.#now(),
+            maxUnsettled: cap.maxUnsettled,
           });
         } catch {
           o.lanes.release(lane, call.price);
           throw new ApiError(503, "ledger_unavailable", "the voucher could not be recorded, so the answer is withheld and nothing is charged");
         }
-        if (!accepted) {
+        if (result === "over_cap") {
+          o.lanes.release(lane, call.price);
+          // Other replicas took the rest: learn their lanes, so that this one refuses the payer's next call before
+          // running it. A lane with a call in flight here keeps its state until that call ends.
+          const records = await o.ledger.lanes(o.operator, v.payer).catch(() => []);
+          o.lanes.load(records.filter((r) => !o.lanes.peek(r.payer, r.modelId, r.lane)?.busy));
+          throw this.#overCap(cap);
+        }
+        if (result === "stale") {
           o.lanes.release(lane, call.price);
           const record = await o.ledger.lane({ payer: v.payer, operator: o.operator, modelId: v.modelId, lane: v.lane }).catch(() => undefined);
           if (record) o.lanes.load([record]);

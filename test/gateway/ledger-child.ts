@@ -4,6 +4,9 @@
 //     step of every lane: reads the lane, tries to move it one step; prints {won: [lane, step]} for each step it took.
 //   accept <ledger-url> <operator> <payer> <bursts> <perBurst>: accepts bursts of first vouchers (one burst per tick)
 //     and prints {accepted: lane} as each resolves, forever (the parent SIGKILLs it).
+//   spend <ledger-url> <operator> <payer> <lanes> <cap> <name>: prints {ready}, waits for a line on stdin, then pays
+//     1,000 on each of its own lanes (four at a time, 10 ms apart), every voucher capped at <cap> unsettled; prints
+//     {lane, result}.
 import { createInterface } from "node:readline";
 import { createLedger } from "../../gateway/ledger/index.ts";
 import type { Address, Hex } from "viem";
@@ -39,7 +42,7 @@ async function main() {
             signature: signature(`${name}:${lane}:${step}`),
             acceptedAt: Date.now(),
           });
-          if (won) print({ won: [lane, step] });
+          if (won === "accepted") print({ won: [lane, step] });
         }
       }),
     );
@@ -59,6 +62,34 @@ async function main() {
     }
     print({ done: true });
     await new Promise(() => {});
+  } else if (mode === "spend") {
+    const lanes = Number(a);
+    const maxUnsettled = BigInt(b);
+    const first = name === "a" ? 0 : 1_000_000;
+    const go = createInterface({ input: process.stdin });
+    print({ ready: true });
+    await new Promise((resolve) => go.once("line", resolve));
+    go.close();
+    for (let lane = first; lane < first + lanes; lane += 4) {
+      await Promise.all(
+        [0, 1, 2, 3].map(async (i) => {
+          const result = await ledger.accept({
+            ...base(lane + i),
+            expectedCumulative: 0n,
+            cumulativeAmount: 1000n,
+            cumulativeCalls: 1n,
+            signature: signature(`${name}:${lane + i}`),
+            acceptedAt: Date.now(),
+            maxUnsettled,
+          });
+          print({ lane: lane + i, result });
+        }),
+      );
+      // SQLite's busy handler polls with backoff: without a pause, whoever holds the write lock keeps it.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await ledger.close();
+    print({ done: true });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -1,5 +1,6 @@
 // The behaviour every ledger must have, written once and run against SQLite (ledger-sqlite.test.ts) and PostgreSQL
-// (ledger-postgres.test.ts). `open` makes a fresh ledger; `reopen` opens the same one again after `close`.
+// (ledger-postgres.test.ts). `open` makes a fresh ledger; `reopen` opens the same one again (after `close`, or as a
+// second connection to it).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +10,7 @@ import type { AcceptVoucher, LaneKey, Ledger, Submission } from "../../gateway/l
 
 export interface LedgerFixture {
   open(): Promise<Ledger>;
+  /** Opens the same ledger again: after `close`, or alongside it as a second connection (another process would). */
   reopen(): Promise<Ledger>;
   /** Group-commit transactions written so far by this ledger object. */
   commits(ledger: Ledger): number;
@@ -71,7 +73,7 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
       fresh();
       const lane = key(operator, { lane: 7, modelId: 42n });
       const v = voucher(lane, 0n, 2_000n, { expiry: 1_900_000_000n });
-      assert.equal(await ledger.accept(v), true);
+      assert.equal(await ledger.accept(v), "accepted");
       const record = await ledger.lane(lane);
       assertHolds(record, v);
       assert.equal(record!.payer, lane.payer);
@@ -92,8 +94,8 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
       const lane = key(operator);
       const first = voucher(lane, 0n, 1_000n, { acceptedAt: 1_000 });
       const second = voucher(lane, 1_000n, 2_000n, { acceptedAt: 2_000 });
-      assert.equal(await ledger.accept(first), true);
-      assert.equal(await ledger.accept(second), true);
+      assert.equal(await ledger.accept(first), "accepted");
+      assert.equal(await ledger.accept(second), "accepted");
       const record = await ledger.lane(lane);
       assertHolds(record, second);
       assert.equal(record!.unsettledSince, 1_000, "the oldest unsettled voucher is the first one");
@@ -105,12 +107,109 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
       await ledger.accept(voucher(lane, 0n, 1_000n));
       await ledger.accept(voucher(lane, 1_000n, 2_000n));
       const before = await ledger.lane(lane);
-      assert.equal(await ledger.accept(voucher(lane, 0n, 5_000n)), false, "a first voucher on a lane that exists");
-      assert.equal(await ledger.accept(voucher(lane, 1_000n, 3_000n)), false, "a step that was already taken");
-      assert.equal(await ledger.accept(voucher(lane, 3_000n, 4_000n)), false, "a step from the future");
-      assert.equal(await ledger.accept(voucher(key(operator), 500n, 1_500n)), false, "a lane that does not exist yet");
+      assert.equal(await ledger.accept(voucher(lane, 0n, 5_000n)), "stale", "a first voucher on a lane that exists");
+      assert.equal(await ledger.accept(voucher(lane, 1_000n, 3_000n)), "stale", "a step that was already taken");
+      assert.equal(await ledger.accept(voucher(lane, 3_000n, 4_000n)), "stale", "a step from the future");
+      assert.equal(await ledger.accept(voucher(key(operator), 500n, 1_500n)), "stale", "a lane that does not exist yet");
       assert.deepEqual(await ledger.lane(lane), before);
       assert.equal((await ledger.lanes(operator)).length, 1);
+    });
+
+    it("caps a payer's unsettled total with the operator over all its lanes and models, and only that payer's", async () => {
+      fresh();
+      const payer = randomAddress();
+      const lane = (n: number, modelId = 1n) => key(operator, { payer, lane: n, modelId });
+      const cap = { maxUnsettled: 5_000n };
+      assert.equal(await ledger.accept(voucher(lane(0), 0n, 2_000n, cap)), "accepted");
+      assert.equal(await ledger.accept(voucher(lane(0, 2n), 0n, 2_000n, cap)), "accepted", "another model of the same payer");
+      const before = await ledger.lanes(operator);
+      assert.equal(await ledger.accept(voucher(lane(0), 2_000n, 4_000n, cap)), "over_cap", "6,000 would be owed");
+      assert.equal(await ledger.accept(voucher(lane(1), 0n, 1_001n, cap)), "over_cap", "5,001 would be owed");
+      assert.deepEqual(await ledger.lanes(operator), before, "a refusal writes nothing");
+      assert.equal(await ledger.accept(voucher(lane(0), 0n, 1_000n, cap)), "stale", "a moved lane is stale, whatever the cap");
+      assert.equal(await ledger.accept(voucher(lane(1), 0n, 1_000n, cap)), "accepted", "the cap is inclusive");
+      assert.equal(await ledger.accept(voucher(lane(2), 0n, 1n, cap)), "over_cap");
+      assert.equal(await ledger.unsettledOf(payer, operator), 5_000n);
+
+      // Other payers of the operator, and the payer's tabs with other operators, are not counted.
+      assert.equal(await ledger.accept(voucher(key(operator), 0n, 5_000n, cap)), "accepted");
+      assert.equal(await ledger.accept(voucher(key(randomAddress(), { payer }), 0n, 5_000n, cap)), "accepted");
+      // A voucher recorded without a cap is taken, and counts against the next capped one.
+      assert.equal(await ledger.accept(voucher(lane(3), 0n, 1_000n)), "accepted");
+      assert.equal(await ledger.accept(voucher(lane(4), 0n, 1n, { maxUnsettled: 6_000n })), "over_cap");
+      assert.equal(await ledger.accept(voucher(lane(4), 0n, 1n, { maxUnsettled: 6_001n })), "accepted");
+      await assertBadInput(ledger.accept(voucher(lane(5), 0n, 1n, { maxUnsettled: -1n })), /maxUnsettled must fit a uint256/);
+      assert.equal(await ledger.lane(lane(2)), undefined);
+    });
+
+    it("frees room under the cap as the chain settles, counting each lane from its own high-water mark", async () => {
+      fresh();
+      const payer = randomAddress();
+      const [a, b, c, d] = [0, 1, 2, 3].map((n) => key(operator, { payer, lane: n }));
+      const cap = { maxUnsettled: 3_000n };
+      assert.equal(await ledger.accept(voucher(a!, 0n, 3_000n, cap)), "accepted");
+      assert.equal(await ledger.accept(voucher(b!, 0n, 1_000n, cap)), "over_cap");
+      await ledger.recordSettled([{ ...a!, settledAmount: 2_000n, settledCalls: 2n, rejected: null }]);
+      assert.equal(await ledger.accept(voucher(b!, 0n, 1_000n, cap)), "accepted", "a owes 1,000 now");
+      assert.equal(await ledger.accept(voucher(a!, 3_000n, 4_000n, cap)), "accepted", "a owes 2,000 once past its mark");
+      assert.equal(await ledger.accept(voucher(c!, 0n, 1n, cap)), "over_cap");
+      // A mark beyond the lane's voucher (the chain ahead of this ledger) frees that lane, never more.
+      await ledger.recordSettled([{ ...b!, settledAmount: 5_000n, settledCalls: 5n, rejected: null }]);
+      assert.equal(await ledger.accept(voucher(c!, 0n, 1_000n, cap)), "accepted");
+      assert.equal(await ledger.accept(voucher(d!, 0n, 1n, cap)), "over_cap");
+      assert.equal(await ledger.unsettledOf(payer, operator), 3_000n);
+    });
+
+    it("counts a payer's accepts in one transaction together, in call order", async () => {
+      fresh();
+      const [p, q, r] = [randomAddress(), randomAddress(), randomAddress()];
+      const cap = { maxUnsettled: 3_000n };
+      const lane = (payer: Address, n: number) => key(operator, { payer, lane: n });
+      const commitsBefore = fixture.commits(ledger);
+      const results = await Promise.all([
+        ledger.accept(voucher(lane(p, 0), 0n, 1_000n, cap)),
+        ledger.accept(voucher(lane(p, 0), 0n, 1_000n, cap)),
+        ledger.accept(voucher(lane(p, 1), 0n, 1_000n, cap)),
+        ledger.accept(voucher(lane(q, 0), 0n, 3_000n, cap)),
+        ledger.accept(voucher(lane(p, 2), 0n, 1_000n, cap)),
+        ledger.accept(voucher(lane(p, 3), 0n, 1_000n, cap)),
+        ledger.accept(voucher(lane(p, 4), 0n, 1_000n, cap)),
+        // Steps of one lane: each counts what the ones before it added.
+        ledger.accept(voucher(lane(r, 0), 0n, 1_000n, cap)),
+        ledger.accept(voucher(lane(r, 0), 1_000n, 2_000n, cap)),
+        ledger.accept(voucher(lane(r, 0), 2_000n, 4_000n, cap)),
+        ledger.accept(voucher(lane(r, 0), 2_000n, 3_000n, cap)),
+      ]);
+      assert.equal(fixture.commits(ledger) - commitsBefore, 1, "one transaction for the whole tick");
+      assert.deepEqual(results, ["accepted", "stale", "accepted", "accepted", "accepted", "over_cap", "over_cap", "accepted", "accepted", "over_cap", "accepted"]);
+      assert.deepEqual((await ledger.lanes(operator, p)).map((l) => l.lane), [0, 1, 2]);
+      assert.equal(await ledger.unsettledOf(p, operator), 3_000n);
+      assert.equal((await ledger.lane(lane(r, 0)))!.cumulativeAmount, 3_000n);
+    });
+
+    it("never lets two connections together take a payer past its cap", async () => {
+      fresh();
+      const other = await fixture.reopen();
+      try {
+        const payer = randomAddress();
+        const covered = 20;
+        const cap = { maxUnsettled: BigInt(covered) * 1_000n };
+        // Both write in bursts, a tick apart, so their transactions interleave; each on lanes of its own.
+        const results: Promise<string>[] = [];
+        for (let burst = 0; burst < 10; burst++) {
+          for (const [i, l] of [ledger, other].entries()) {
+            for (let n = 0; n < 3; n++) results.push(l.accept(voucher(key(operator, { payer, lane: i * 1_000 + burst * 3 + n }), 0n, 1_000n, cap)));
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const done = await Promise.all(results);
+        assert.equal(done.filter((r) => r === "accepted").length, covered, done.join(" "));
+        assert.equal(done.filter((r) => r === "over_cap").length, done.length - covered);
+        assert.equal(await ledger.unsettledOf(payer, operator), cap.maxUnsettled);
+        assert.equal((await other.lanes(operator, payer)).length, covered);
+      } finally {
+        await other.close();
+      }
     });
 
     it("commits every write made in one tick in one transaction, each with its own result", async () => {
@@ -134,7 +233,7 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
         ledger.recordExact({ nonce, from: payer, to: randomAddress(), value: 5n, modelId: 1n, acceptedAt: 2 }),
       ]);
       assert.equal(fixture.commits(ledger) - commitsBefore, 1, "one transaction for the whole tick");
-      assert.deepEqual(results, [...lanes.map(() => true), true, false, true, true, true, true, false]);
+      assert.deepEqual(results, [...lanes.map(() => "accepted"), "accepted", "stale", "accepted", "accepted", "accepted", true, false]);
       assert.equal((await ledger.lane(contested))!.signature, "0x01");
       assert.equal((await ledger.lane(chained))!.cumulativeAmount, 3_000n);
       assert.equal((await ledger.lanes(operator)).length, 42);
@@ -161,7 +260,7 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
       assert.match(reasons[3]!.message, /cumulativeAmount must fit a uint256/);
       assert.match(reasons[4]!.message, /cumulativeCalls must fit a uint64/);
       assert.match(reasons[5]!.message, /inputSha256 must be 32 bytes/);
-      assert.deepEqual(ok, { status: "fulfilled", value: true });
+      assert.deepEqual(ok, { status: "fulfilled", value: "accepted" });
       assert.equal(await ledger.lane(lane), undefined);
       await assertBadInput(ledger.recordExact({ nonce: "0x01", from: randomAddress(), to: randomAddress(), value: 1n, modelId: 1n, acceptedAt: 1 }), /nonce/);
       await assertBadInput(ledger.settlementCandidates({ operator, minUnsettled: 1n, unsettledBefore: 0, payers: [], limit: 0 }), /limit/);
@@ -354,9 +453,9 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
       fresh();
       const lane = key(operator, { modelId: 2n ** 256n - 1n, lane: 2 ** 32 - 1 });
       const v = voucher(lane, 0n, 2n ** 255n + 12_345n, { cumulativeCalls: 2n ** 64n - 1n, expiry: 2n ** 64n - 1n });
-      assert.equal(await ledger.accept(v), true);
+      assert.equal(await ledger.accept(v), "accepted");
       const next = voucher(lane, v.cumulativeAmount, 2n ** 256n - 1n, { cumulativeCalls: 2n ** 64n - 1n });
-      assert.equal(await ledger.accept(next), true);
+      assert.equal(await ledger.accept(next), "accepted");
       await ledger.recordSettled([{ ...lane, settledAmount: 2n ** 255n + 1n, settledCalls: 2n ** 63n + 1n, rejected: null }]);
       const record = await ledger.lane(lane);
       assertHolds(record, next);
@@ -380,7 +479,7 @@ export function ledgerConformance(name: string, fixture: LedgerFixture) {
       await ledger.recordSubmission(s);
       const pending = ledger.accept(voucher(lane, 2n ** 80n, 2n ** 81n, { cumulativeCalls: 2n }));
       await ledger.close();
-      assert.equal(await pending, true, "close flushes what was queued");
+      assert.equal(await pending, "accepted", "close flushes what was queued");
       await assert.rejects(ledger.accept(voucher(key(operator), 0n, 1n)), (e: unknown) => e instanceof LedgerError && e.code === "closed");
       await assert.rejects(ledger.lanes(operator), (e: unknown) => e instanceof LedgerError && e.code === "closed");
 

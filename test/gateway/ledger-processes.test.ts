@@ -1,6 +1,7 @@
 // Ledgers shared between processes and processes that die: two child processes racing for the same lane steps on one
-// PostgreSQL ledger (each step is accepted exactly once), and a SQLite ledger whose process is SIGKILLed right after
-// accepts resolved (every resolved voucher is there after reopening).
+// PostgreSQL ledger (each step is accepted exactly once), two spending one payer's escrow on one PostgreSQL or SQLite
+// ledger (together never past the cap), and a SQLite ledger whose process is SIGKILLed right after accepts resolved
+// (every resolved voucher is there after reopening).
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,6 +10,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { createLedger } from "../../gateway/ledger/index.ts";
 import { PostgresLedger } from "../../gateway/ledger/postgres.ts";
 import { SqliteLedger } from "../../gateway/ledger/sqlite.ts";
 import { randomAddress } from "./ledger-conformance.ts";
@@ -88,6 +90,55 @@ describe("a PostgreSQL ledger shared by two processes", () => {
       const winner = wins[0]!.includes(last) ? "a" : "b";
       assert.equal(Buffer.from(record.signature.slice(2), "hex").toString().replace(/\.+$/, ""), `${winner}:${record.lane}:${steps - 1}`);
     }
+  });
+});
+
+describe("a ledger shared by two processes paying for one payer", () => {
+  const schema = uniqueSchema("cap");
+  let dir: string;
+  after(async () => {
+    await dropSchema(schema);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Two processes each pay on 40 lanes of their own, concurrently, every voucher capped at 30 calls. */
+  async function spendRace(url: string) {
+    const operator = randomAddress();
+    const payer = randomAddress();
+    const covered = 30;
+    const racers = ["a", "b"].map((name) => child(["spend", url, operator, payer, "40", String(covered * 1000), name]));
+    await Promise.all(racers.map((r) => r.until((e) => e.ready === true)));
+    for (const r of racers) r.process.stdin!.write("go\n");
+    const codes = await Promise.all(racers.map((r) => r.exited));
+    assert.deepEqual(codes, [0, 0], racers.map((r) => r.stderr()).join("\n"));
+    const results = racers.map((r) => r.events.filter((e) => "result" in e).map((e) => e.result as string));
+    const accepted = results.map((rs) => rs.filter((r) => r === "accepted").length);
+    assert.equal(accepted[0]! + accepted[1]!, covered, `accepted ${accepted.join(" + ")} with a cap of ${covered} calls`);
+    for (const rs of results) {
+      assert.equal(rs.length, 40);
+      assert.ok(rs.every((r) => r === "accepted" || r === "over_cap"), rs.join(" "));
+    }
+    assert.ok(accepted[0]! > 0 && accepted[1]! > 0, `both processes were accepted some (${accepted.join(" / ")}): they really competed`);
+    const ledger = await createLedger(url);
+    try {
+      assert.equal(await ledger.unsettledOf(payer, operator), BigInt(covered) * 1000n);
+      assert.equal((await ledger.lanes(operator, payer)).length, covered);
+    } finally {
+      await ledger.close();
+    }
+  }
+
+  it("never accepts past the cap on PostgreSQL", async () => {
+    await (await PostgresLedger.open({ connectionString: POSTGRES_URL, schema })).close();
+    await spendRace(`${POSTGRES_URL}?schema=${schema}`);
+  });
+
+  it("never accepts past the cap on a SQLite file", async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "modelshare-cap-"));
+    const file = path.join(dir, "ledger.sqlite");
+    // Created first: two processes creating one file at once is not what this test is about.
+    await new SqliteLedger(file).close();
+    await spendRace(`sqlite:${file}`);
   });
 });
 

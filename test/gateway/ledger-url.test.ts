@@ -108,7 +108,7 @@ describe("opening a SQLite ledger", () => {
 });
 
 describe("opening a PostgreSQL ledger", () => {
-  const schemas = [uniqueSchema("url_a"), uniqueSchema("url_b"), uniqueSchema("url_c")];
+  const schemas = [uniqueSchema("url_a"), uniqueSchema("url_b"), uniqueSchema("url_c"), uniqueSchema("url_d")];
   after(() => Promise.all(schemas.map(dropSchema)));
 
   it("creates its schema once even when replicas open it at the same time", async () => {
@@ -137,5 +137,28 @@ describe("opening a PostgreSQL ledger", () => {
     await again.query(`UPDATE "${schemas[2]}".ledger_meta SET value = '7' WHERE key = 'schema_version'`);
     await again.end();
     await assert.rejects(createLedger(`${POSTGRES_URL}?schema=${schemas[2]}`), fails("schema_too_new", /schema version 7/));
+  });
+
+  it("upgrades a version 1 ledger, keeping its lanes, to one that caps each payer", async () => {
+    const url = `${POSTGRES_URL}?schema=${schemas[3]}`;
+    const payer = "0x1111111111111111111111111111111111111111";
+    const operator = "0x2222222222222222222222222222222222222222";
+    const voucher = { payer, operator, modelId: 1n, expiry: 0n, signature: "0x01", signer: payer, inputSha256: `0x${"00".repeat(32)}`, acceptedAt: 1 } as const;
+    let ledger = await createLedger(url);
+    assert.equal(await ledger.accept({ ...voucher, lane: 0, expectedCumulative: 0n, cumulativeAmount: 3_000n, cumulativeCalls: 3n }), "accepted");
+    await ledger.close();
+    // What version 1 was: no accept_vouchers.
+    const admin = new pg.Client(POSTGRES_URL);
+    await admin.connect();
+    await admin.query(`DROP FUNCTION "${schemas[3]}".accept_vouchers; UPDATE "${schemas[3]}".ledger_meta SET value = '1' WHERE key = 'schema_version'`);
+    await admin.end();
+    ledger = await createLedger(url);
+    try {
+      const next = { ...voucher, lane: 1, expectedCumulative: 0n, cumulativeAmount: 1_000n, cumulativeCalls: 1n };
+      assert.equal(await ledger.accept({ ...next, maxUnsettled: 3_999n }), "over_cap", "the lane kept from version 1 counts");
+      assert.equal(await ledger.accept({ ...next, maxUnsettled: 4_000n }), "accepted");
+    } finally {
+      await ledger.close();
+    }
   });
 });

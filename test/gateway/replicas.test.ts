@@ -3,7 +3,10 @@
 // worker) take one payer's vouchers on the same lanes: first alternately (each replica picks up where the other left
 // the lane), then the very same voucher sent to both at once (exactly one accepts it; the other answers 402
 // voucher_out_of_sync with the winner's lane state, or 409 lane_busy), then from the SDK's paying client alternating
-// between them. Settled through the first replica, the chain charges exactly the accepted steps, and once.
+// between them. Settled through the first replica, the chain charges exactly the accepted steps, and once. Then a
+// payer with escrow for a few calls pays on lanes of its own through both at once: each replica alone would take
+// all the calls it sees, but together they answer no more than the escrow covers (the shared ledger caps the payer),
+// and the vault charges every answered call in full.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -32,6 +35,8 @@ const RACED = 12;
 const CLIENT_CALLS = 16;
 const CONCURRENCY = 4;
 const ESCROW = 1_000_000n;
+/** The escrow of the capped payer, in calls. */
+const COVERED_CALLS = 10;
 
 describe("two gateway processes sharing one PostgreSQL ledger", () => {
   let chain: GatewayChain;
@@ -208,5 +213,79 @@ describe("two gateway processes sharing one PostgreSQL ledger", () => {
       await ledger.close();
     }
     console.log(`# replicas: races won A ${wins.A} / B ${wins.B}; losers: ${losses.filter((l) => l === OUT_OF_SYNC).length} ${OUT_OF_SYNC}, ${losses.filter((l) => l === "lane_busy").length} lane_busy`);
+  });
+
+  it("answers at most as many calls as the payer's escrow covers across both replicas, and the vault charges each in full", async () => {
+    const operator = address(OPERATOR_KEY);
+    const payer = privateKeyToAccount(keccak256(toHex("replicas-test capped payer")));
+    const escrow = BigInt(COVERED_CALLS) * PRICE;
+    await chain.deposit(payer.address, escrow);
+    const ledgerUrl = `${POSTGRES_URL}?schema=${schema}`;
+    const replicas = await Promise.all([
+      replica("capped A", ["--port", "0", "--ledger", ledgerUrl], { MODELSHARE_GATEWAY_SETTLE_INTERVAL: "3600", MODELSHARE_GATEWAY_SETTLE_MIN: "1000000000" }),
+      replica("capped B", ["--port", "0", "--ledger", ledgerUrl, "--no-settle"]),
+    ]);
+    const [a] = replicas as [GatewayProcess, GatewayProcess];
+    const logs = () => replicas.map((r) => `--- ${r.name}:\n${r.stderr()}`).join("\n");
+    const requirement: Requirement = (await modelAccepts(a.url, model.modelId)).voucher;
+    const domain = { chainId: chain.chainId, vault: chain.vault };
+
+    // Every call is the first step of a lane of its own, so no two calls meet on a lane: only the escrow limits them.
+    const lanes = 2 * COVERED_CALLS;
+    const calls = await Promise.all(
+      Array.from({ length: lanes }, async (_, lane) => {
+        const voucher = { payer: payer.address, operator, modelId: model.modelId, lane, cumulativeAmount: PRICE, cumulativeCalls: 1n, expiry: 0n };
+        const { header } = await signedVoucherHeader(payer, voucher, domain, requirement);
+        return { lane, headers: { "PAYMENT-SIGNATURE": header }, body: classifierBody([[lane / 10, 0.2, 0.3, 0.4]]) };
+      }),
+    );
+    const paid = new Set<number>();
+    const refusedCorrectly = (res: Answer, lane: number, who: string) => {
+      assert.equal(res.status, 402, `${who}, lane ${lane}: ${res.text}\n${logs()}`);
+      assert.equal(paymentRequired(res).error, "insufficient_escrow", res.text);
+      assert.equal(res.body.outputs, undefined, "a refused call gets no answer");
+    };
+    const tally = (res: Answer, lane: number, who: string) => {
+      if (res.status !== 200) return refusedCorrectly(res, lane, who);
+      assert.equal(res.body.payment.cumulativeAmount, PRICE.toString());
+      paid.add(lane);
+    };
+
+    // 1. All at once, half to each replica: each replica alone sees only its own calls, which its in-memory view covers.
+    const first = await Promise.all(calls.map((call) => infer(replicas[call.lane % 2]!.url, model.modelId, call)));
+    first.forEach((res, lane) => tally(res, lane, replicas[lane % 2]!.name));
+    const firstPaid = paid.size;
+    assert.ok(firstPaid <= COVERED_CALLS, `${firstPaid} calls answered with escrow for ${COVERED_CALLS}\n${logs()}`);
+
+    // 2. The refused calls again, one at a time through the other replica: a refusal charged nothing and left its
+    // lane where it was, so the same voucher pays once there is room, and only then.
+    for (const call of calls.filter((c) => !paid.has(c.lane))) {
+      const target = replicas[(call.lane + 1) % 2]!;
+      tally(await infer(target.url, model.modelId, call), call.lane, target.name);
+    }
+    assert.equal(paid.size, COVERED_CALLS, "the whole escrow was usable, and no more");
+
+    // 3. Settled through the replica that runs the worker: every answered call charged in full, nothing short.
+    const round = await settle(a.url);
+    assert.equal(round.status, 200, `${JSON.stringify(round.body)}\n${logs()}`);
+    assert.deepEqual(round.body.rejected, []);
+    assert.equal(round.body.pending, 0);
+    assert.equal(BigInt(round.body.charged), escrow);
+    const tabs = await Promise.all(Array.from({ length: lanes }, (_, lane) => chain.tab(payer.address, operator, model.modelId, lane)));
+    assert.deepEqual(
+      tabs.map((t) => t.settledAmount),
+      Array.from({ length: lanes }, (_, lane) => (paid.has(lane) ? PRICE : 0n)),
+    );
+    assert.equal((await chain.escrow(payer.address)).balance, 0n);
+
+    const exits = await Promise.all(replicas.map((r) => r.stop("SIGTERM")));
+    assert.deepEqual(exits.map((e) => e.code), [0, 0], logs());
+    const ledger = await PostgresLedger.open({ connectionString: POSTGRES_URL, schema });
+    try {
+      assert.equal(await ledger.unsettledOf(payer.address, operator), 0n);
+    } finally {
+      await ledger.close();
+    }
+    console.log(`# replicas: ${firstPaid} of ${lanes} concurrent calls answered with escrow for ${COVERED_CALLS}, the rest once there was room`);
   });
 });

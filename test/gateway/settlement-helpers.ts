@@ -132,7 +132,7 @@ export async function settlementChain(): Promise<SettlementChain> {
           inputSha256: `0x${"11".repeat(32)}`,
           acceptedAt: options.acceptedAt ?? Date.now(),
         });
-        if (!accepted) throw new Error("the ledger refused a voucher the test expected it to take");
+        if (accepted !== "accepted") throw new Error(`the ledger refused (${accepted}) a voucher the test expected it to take`);
         cumulative += PRICE;
         count += 1n;
       }
