@@ -113,8 +113,9 @@ async function exactHeaders(count: number, chainId: number, stablecoin: Address,
 }
 
 /** CPU seconds (user + system) a process — or one of its threads — has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number, thread = pid): number {
-  const fields = readFileSync(`/proc/${pid}/task/${thread}/stat`, "utf8").split(") ")[1]!.split(" ");
+function cpuSeconds(pid: number, thread?: number): number {
+  const file = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(file, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
