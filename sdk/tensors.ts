@@ -406,12 +406,30 @@ const utf8 = new TextEncoder();
 
 /** The canonical bytes of a set of named tensors (format in the file header). */
 export function canonicalTensorBytes(tensors: Tensors): Uint8Array {
+  const parts: Uint8Array[] = [];
+  writeCanonical(tensors, (part) => parts.push(part));
+  return Buffer.concat(parts);
+}
+
+/** sha256 of `canonicalTensorBytes`, 0x-prefixed hex. */
+export function tensorsSha256(tensors: Tensors): `0x${string}` {
+  // Hashed part by part: every paid call hashes its input and output, and the joined copy is not needed.
+  const hash = createHash("sha256");
+  writeCanonical(tensors, (part) => hash.update(part));
+  return `0x${hash.digest("hex")}`;
+}
+
+/** Hands the canonical encoding to `write`, in order, a part at a time. */
+function writeCanonical(tensors: Tensors, write: (part: Uint8Array) => void): void {
   const entries = Object.entries(tensors).map(([name, tensor]) => {
     if (LONE_SURROGATE.test(name)) throw new TensorFormatError("bad_data", `tensor name ${JSON.stringify(name)} contains an unpaired surrogate`);
     return { nameBytes: utf8.encode(name), tensor };
   });
-  entries.sort((a, b) => Buffer.compare(a.nameBytes, b.nameBytes));
-  const parts: Uint8Array[] = [Uint8Array.from(MAGIC), u32(entries.length)];
+  if (entries.length > 1) entries.sort((a, b) => Buffer.compare(a.nameBytes, b.nameBytes));
+  const start = new Uint8Array(8);
+  start.set(MAGIC, 0);
+  new DataView(start.buffer).setUint32(4, entries.length, true);
+  write(start);
   for (const { nameBytes, tensor } of entries) {
     checkTensor(nameBytes, tensor);
     const header = new DataView(new ArrayBuffer(4 + nameBytes.length + 2 + 8 * tensor.dims.length));
@@ -424,22 +442,17 @@ export function canonicalTensorBytes(tensors: Tensors): Uint8Array {
       header.setBigUint64(at, BigInt(d), true);
       at += 8;
     }
-    parts.push(new Uint8Array(header.buffer));
+    write(new Uint8Array(header.buffer));
     if (tensor.type === "string") {
       for (const s of tensor.data as readonly string[]) {
         const bytes = utf8.encode(s);
-        parts.push(u32(bytes.length), bytes);
+        write(u32(bytes.length));
+        write(bytes);
       }
     } else {
-      parts.push(elementBytes(tensor.type, tensor.data as NumericArray));
+      write(elementBytes(tensor.type, tensor.data as NumericArray));
     }
   }
-  return Buffer.concat(parts);
-}
-
-/** sha256 of `canonicalTensorBytes`, 0x-prefixed hex. */
-export function tensorsSha256(tensors: Tensors): `0x${string}` {
-  return `0x${createHash("sha256").update(canonicalTensorBytes(tensors)).digest("hex")}`;
 }
 
 const ARRAY_OF_TYPE: Readonly<Record<Exclude<TensorType, "string">, abstract new (length: number) => NumericArray>> = {
@@ -458,17 +471,18 @@ const ARRAY_OF_TYPE: Readonly<Record<Exclude<TensorType, "string">, abstract new
 
 /** Refuses a tensor whose data does not fit its type and dims, rather than hashing something ambiguous. */
 function checkTensor(nameBytes: Uint8Array, tensor: Tensor): void {
-  const label = `tensor ${JSON.stringify(Buffer.from(nameBytes).toString("utf8"))}`;
-  if (!isTensorType(tensor.type)) throw new TensorFormatError("bad_type", `${label} has type ${show(tensor.type)}`);
-  if (tensor.dims.length > 255) throw new TensorFormatError("bad_shape", `${label} has ${tensor.dims.length} dims`);
+  // Worded only when something is wrong: every paid call checks its input and output here.
+  const label = () => `tensor ${JSON.stringify(Buffer.from(nameBytes).toString("utf8"))}`;
+  if (!isTensorType(tensor.type)) throw new TensorFormatError("bad_type", `${label()} has type ${show(tensor.type)}`);
+  if (tensor.dims.length > 255) throw new TensorFormatError("bad_shape", `${label()} has ${tensor.dims.length} dims`);
   for (const d of tensor.dims) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new TensorFormatError("bad_shape", `${label} has dims ${showDims(tensor.dims)}`);
+    if (!Number.isSafeInteger(d) || d < 0) throw new TensorFormatError("bad_shape", `${label()} has dims ${showDims(tensor.dims)}`);
   }
   const ok = tensor.type === "string" ? Array.isArray(tensor.data) : tensor.data instanceof ARRAY_OF_TYPE[tensor.type];
-  if (!ok) throw new TensorFormatError("bad_data", `${label} is ${tensor.type} but its data is a ${tensor.data.constructor.name}`);
+  if (!ok) throw new TensorFormatError("bad_data", `${label()} is ${tensor.type} but its data is a ${tensor.data.constructor.name}`);
   const count = elementCount(tensor.dims);
   if (tensor.data.length !== count) {
-    throw new TensorFormatError("bad_shape", `${label} has ${tensor.data.length} elements but dims ${showDims(tensor.dims)} need ${count}`);
+    throw new TensorFormatError("bad_shape", `${label()} has ${tensor.data.length} elements but dims ${showDims(tensor.dims)} need ${count}`);
   }
 }
 
