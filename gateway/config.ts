@@ -2,6 +2,7 @@
 // overridden by MODELSHARE_GATEWAY_* environment variables, with defaults that run a local gateway out of the box.
 // Connection settings (RPC URL, operator key, deployment, storage) are the CLI's (sdk/cli/config.ts). Everything is
 // validated at start; an invalid setting stops the gateway with a message naming it.
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { parseAmount } from "../sdk/amounts.ts";
 
@@ -64,6 +65,11 @@ export const gatewaySettingsSchema = z
         maxBatch: z.number().int().positive().default(256),
       })
       .prefault({}),
+    /**
+     * Worker threads for the request path's secp256k1 work (voucher signer recovery, receipt signing) while the event
+     * loop is busy; 0 keeps it all on the event loop. Default: one per core beyond the first, at most 4.
+     */
+    cryptoThreads: z.number().int().min(0).max(64).default(Math.max(0, Math.min(4, availableParallelism() - 1))),
     /** Largest request body, e.g. "1mb". */
     bodyLimit: z.string().default("1mb"),
     chainPollSeconds: seconds.default(1),
@@ -87,6 +93,7 @@ const ENV: Record<string, (value: string, into: Record<string, unknown>) => void
   MODELSHARE_GATEWAY_SETTLE_MIN: (v, s) => (s.settlement = { ...(s.settlement as object), minUnsettled: v }),
   MODELSHARE_GATEWAY_SETTLE_INTERVAL: (v, s) => (s.settlement = { ...(s.settlement as object), intervalSeconds: Number(v) }),
   MODELSHARE_GATEWAY_SERVE_UNPAID: (v, s) => (s.serveUnpaid = v === "true" || v === "1"),
+  MODELSHARE_GATEWAY_CRYPTO_THREADS: (v, s) => (s.cryptoThreads = Number(v)),
   MODELSHARE_LOG_LEVEL: (v, s) => (s.logLevel = v),
 };
 

@@ -25,6 +25,7 @@ import { createExactSubmitter } from "./payments/exact-submitter.ts";
 import { LaneBook } from "./payments/lanes.ts";
 import { PayerBook } from "./payments/payers.ts";
 import { createReceiptSigner } from "./payments/receipt-signer.ts";
+import { SecpPool } from "./payments/secp-pool.ts";
 import type { PaymentTerms } from "./payments/requirements.ts";
 import { VoucherPayments } from "./payments/voucher-payments.ts";
 import { registerSettlementMetrics } from "./settlement/metrics.ts";
@@ -124,6 +125,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxTimeoutSeconds: settings.paymentTimeoutSeconds,
     exact: settings.exact.enabled,
   };
+  const secp = new SecpPool({ threads: settings.cryptoThreads, signingKey: options.operatorKey });
   const vouchers = new VoucherPayments({
     chainId,
     network,
@@ -136,6 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     lanes,
     payers,
     ledger,
+    secp,
   });
   const exact = settings.exact.enabled
     ? new ExactPayments({
@@ -180,7 +183,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     terms,
     vouchers,
     exact,
-    receipts: createReceiptSigner(options.operatorKey, chainId, vault),
+    receipts: createReceiptSigner(operator, secp, chainId, vault),
     metrics,
     logger,
     limits: { maxElements: settings.inference.maxElements, maxBatch: settings.inference.maxBatch },
@@ -231,6 +234,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await watcher.stop();
       await settlement?.stop();
       catalog.close();
+      await secp.close();
       if (!options.ledger) await ledger.close();
       logger.info("gateway stopped");
     },

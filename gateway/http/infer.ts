@@ -126,21 +126,23 @@ export function inferHandler(deps: InferDeps) {
         return;
       }
 
-      const committed = await held.commit();
+      // The receipt is signed while the payment is made final (the ledger's fsync, or the exact transfer mined), and
+      // goes out only if that succeeds.
+      const [committed, receipt] = await Promise.all([
+        held.commit(),
+        deps.receipts.sign({
+          modelId: model.modelId,
+          version: model.version,
+          weightsSha256: model.weightsSha256,
+          inputSha256,
+          outputSha256: tensorsSha256(outputs),
+          payer: held.payer,
+          ...held.receipt,
+        }),
+      ]);
       const scheme = held.scheme;
       held = undefined;
       deps.metrics.payments.inc({ scheme, result: "paid" });
-      const receipt = deps.receipts.sign({
-        modelId: model.modelId,
-        version: model.version,
-        weightsSha256: model.weightsSha256,
-        inputSha256,
-        outputSha256: tensorsSha256(outputs),
-        payer: committed.response.payer as Hex,
-        payment: committed.payment,
-        cumulativeAmount: committed.cumulativeAmount,
-        callIndex: committed.callIndex,
-      });
       const response = { ...committed.response, extra: { ...committed.response.extra, receipt } };
       res.set(payment.x402Version === 2 ? "PAYMENT-RESPONSE" : "X-PAYMENT-RESPONSE", encodeHeaderJson(response));
       res.json({

@@ -158,6 +158,7 @@ export class ExactPayments {
       payer: payment.from,
       amount: payment.value,
       replay: false,
+      receipt: { payment: payment.nonce, cumulativeAmount: payment.value, callIndex: 1n },
       commit: async (): Promise<Committed> => {
         try {
           let fresh: boolean;
@@ -175,9 +176,6 @@ export class ExactPayments {
           }
           const value = payment.value.toString();
           return {
-            payment: payment.nonce,
-            cumulativeAmount: payment.value,
-            callIndex: 1n,
             response: { success: true, transaction, network: o.network as `${string}:${string}`, payer: payment.from, amount: value },
             summary: { scheme: "exact", payer: payment.from, amount: value, transaction },
           };

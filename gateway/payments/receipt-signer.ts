@@ -1,31 +1,14 @@
 // Signs the receipt of every paid answer with the operator's key: a receipt-specific EIP-712 digest (eip712.ts) and
-// libsecp256k1's signer, so signing costs tens of microseconds, not the milliseconds of a generic signer.
-import { createRequire } from "node:module";
-import { secp256k1 as noble } from "@noble/curves/secp256k1.js";
-import { hexToBytes, type Address, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+// libsecp256k1's signer (on the secp256k1 pool), so signing costs tens of microseconds, not the milliseconds of a
+// generic signer.
+import type { Address } from "viem";
 import { RECEIPT_DOMAIN_NAME, RECEIPT_DOMAIN_VERSION, receiptToJson, type Receipt, type SignedReceiptJson } from "../../sdk/receipts.ts";
 import { createDigester, typeHash, writeAddress, writeBytes32, writeUint } from "./eip712.ts";
+import type { SecpPool } from "./secp-pool.ts";
 
 const RECEIPT_TYPEHASH = typeHash(
   "Receipt(uint256 modelId,uint32 version,bytes32 weightsSha256,bytes32 inputSha256,bytes32 outputSha256,address payer,bytes32 payment,uint256 cumulativeAmount,uint64 callIndex)",
 );
-
-type Sign = (digest: Uint8Array, key: Uint8Array) => { signature: Uint8Array; recid: number };
-
-function loadSigner(): Sign {
-  try {
-    const native = createRequire(import.meta.url)("secp256k1/bindings") as { ecdsaSign(msg: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number } };
-    return (digest, key) => native.ecdsaSign(digest, key);
-  } catch {
-    return (digest, key) => {
-      const sig = noble.sign(digest, key, { prehash: false });
-      return { signature: sig.toBytes("compact"), recid: sig.recovery };
-    };
-  }
-}
-
-const sign = loadSigner();
 
 export function receiptDigester(chainId: number, vault: Address) {
   const digest = createDigester({ name: RECEIPT_DOMAIN_NAME, version: RECEIPT_DOMAIN_VERSION, chainId, verifyingContract: vault });
@@ -45,19 +28,13 @@ export function receiptDigester(chainId: number, vault: Address) {
   };
 }
 
-/** Signs receipts as `operatorKey`'s address, for one vault on one chain. */
-export function createReceiptSigner(operatorKey: Hex, chainId: number, vault: Address) {
-  const key = hexToBytes(operatorKey);
-  const operator = privateKeyToAccount(operatorKey).address;
+/** Signs receipts as the pool's key (the operator's), for one vault on one chain. */
+export function createReceiptSigner(operator: Address, pool: SecpPool, chainId: number, vault: Address) {
   const digest = receiptDigester(chainId, vault);
   return {
     operator,
-    sign(receipt: Receipt): SignedReceiptJson {
-      const { signature, recid } = sign(digest(receipt), key);
-      const bytes = new Uint8Array(65);
-      bytes.set(signature, 0);
-      bytes[64] = 27 + recid;
-      return receiptToJson(receipt, operator, `0x${Buffer.from(bytes).toString("hex")}`);
+    async sign(receipt: Receipt): Promise<SignedReceiptJson> {
+      return receiptToJson(receipt, operator, await pool.sign(digest(receipt)));
     },
   };
 }

@@ -13,6 +13,7 @@ import type { Committed, PaymentHold } from "./hold.ts";
 import type { Lane, LaneBook } from "./lanes.ts";
 import type { Escrow, PayerBook } from "./payers.ts";
 import { recoverAddress } from "./recover.ts";
+import type { SecpPool } from "./secp-pool.ts";
 import { createVoucherHasher, toHexDigest } from "./voucher-hash.ts";
 
 export interface VoucherPaymentsOptions {
@@ -30,6 +31,8 @@ export interface VoucherPaymentsOptions {
   lanes: LaneBook;
   payers: PayerBook;
   ledger: Ledger;
+  /** Recovers signers on worker threads under load (default: inline on the event loop). */
+  secp?: Pick<SecpPool, "recover">;
   now?: () => number;
 }
 
@@ -140,7 +143,7 @@ export class VoucherPayments {
     }
 
     const digest = this.#hash(v);
-    const signer = recoverAddress(digest, signatureBytes);
+    const signer = o.secp ? await o.secp.recover(digest, signatureBytes) : recoverAddress(digest, signatureBytes);
     if (!signer) throw new PaymentError("bad_signature", "the voucher's signature is malformed or malleable (high s)");
     await this.#authorize(v, lane, signer, digest, signature, call.price, nowSeconds);
     const cap = await this.#checkEscrow(v.payer, call.price);
@@ -248,9 +251,6 @@ export class VoucherPayments {
     // The client sent the signature itself: echoing it back would only make every answer bigger.
     const { signature: _signature, ...state } = laneState(lane);
     return {
-      payment: this.#tabKey(lane),
-      cumulativeAmount: lane.cumulativeAmount,
-      callIndex: lane.cumulativeCalls,
       response: { success: true, transaction: "", network: this.#o.network as `${string}:${string}`, payer: lane.payer, amount: price.toString(), extra: { lane: state } },
       summary: { scheme: "modelshare-voucher", payer: lane.payer, amount: price.toString(), ...state },
     };
@@ -263,6 +263,7 @@ export class VoucherPayments {
       payer: v.payer,
       amount: 0n,
       replay: true,
+      receipt: { payment: this.#tabKey(lane), cumulativeAmount: lane.cumulativeAmount, callIndex: lane.cumulativeCalls },
       commit: async () => {
         const committed = this.#committed(lane, 0n);
         return { ...committed, summary: { ...committed.summary, replay: true } };
@@ -280,6 +281,8 @@ export class VoucherPayments {
       payer: v.payer,
       amount: call.price,
       replay: false,
+      // What the lane will hold once this voucher is accepted.
+      receipt: { payment: this.#tabKey(lane), cumulativeAmount: v.cumulativeAmount, callIndex: v.cumulativeCalls },
       commit: async () => {
         open = false;
         let result: AcceptResult;

@@ -88,8 +88,9 @@ describe("two gateways sharing one ledger, paid from one escrow", () => {
 
     // A deposit makes room: the very voucher that was refused pays now, unchanged.
     escrows.get(p.address.toLowerCase())!.balance = 6n * PRICE;
-    const committed = await (await p.call(b, 12)).commit();
-    assert.equal(committed.cumulativeAmount, PRICE);
+    const paid = await p.call(b, 12);
+    await paid.commit();
+    assert.equal(paid.receipt.cumulativeAmount, PRICE);
     assert.equal(await ledger.unsettledOf(p.address, OPERATOR), 6n * PRICE);
   });
 
