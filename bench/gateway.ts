@@ -5,11 +5,11 @@
 // Writes bench-results/gateway.json.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { hashTypedData, hexToBytes, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { signDigest } from "../gateway/payments/secp256k1.ts";
 import { createVoucherHasher } from "../gateway/payments/voucher-hash.ts";
 import { testStablecoinAbi, vaultAbi } from "../sdk/contracts.ts";
 import { TRANSFER_WITH_AUTHORIZATION_TYPES } from "../sdk/typed-data.ts";
@@ -25,15 +25,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const EXACT_SECONDS = Number(process.env.BENCH_EXACT_SECONDS ?? 5);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 4000);
 const PRICE = 1_000n; // 0.001 USDC
-const native = createRequire(import.meta.url)("secp256k1/bindings") as {
-  ecdsaSign(msg: Uint8Array, key: Uint8Array): { signature: Uint8Array; recid: number };
-};
-
-function sign(digest: Uint8Array, key: Uint8Array): Hex {
-  const { signature, recid } = native.ecdsaSign(digest, key);
-  return `0x${Buffer.from(signature).toString("hex")}${(27 + recid).toString(16)}`;
-}
-
 const body = JSON.stringify({ inputs: { input: { dims: [1, 4], data: [5.1, 3.5, 1.4, 0.2] } } });
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64");
 
@@ -91,7 +82,7 @@ function voucherFactory(chainId: number, vault: Address, operator: Address, paye
   return ({ payer: index, lane, step }: Lane): string => {
     const payer = payers[index]!;
     const voucher = { payer: payer.account.address, operator, modelId: 1n, lane, cumulativeAmount: step * PRICE, cumulativeCalls: step, expiry: 0n };
-    const signature = sign(hash(voucher), hexToBytes(payer.key));
+    const signature = signDigest(hash(voucher), hexToBytes(payer.key));
     return b64({ x402Version: 2, accepted, payload: { voucher: voucherToJson(voucher), signature } });
   };
 }
@@ -105,7 +96,7 @@ async function exactHeaders(count: number, chainId: number, stablecoin: Address,
     const authorization = { from: payer.account.address, to: payTo, value: PRICE, validAfter: 0n, validBefore: now + 600n, nonce };
     const digest = hexToBytes(hashTypedData({ domain, types: TRANSFER_WITH_AUTHORIZATION_TYPES, primaryType: "TransferWithAuthorization", message: authorization }));
     const payload = {
-      signature: sign(digest, hexToBytes(payer.key)),
+      signature: signDigest(digest, hexToBytes(payer.key)),
       authorization: { ...authorization, value: PRICE.toString(), validAfter: "0", validBefore: authorization.validBefore.toString() },
     };
     return b64({ x402Version: 2, accepted, payload });

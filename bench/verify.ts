@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { hashTypedData, hexToBytes, recoverAddress as viemRecover, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createVoucherHasher } from "../gateway/payments/voucher-hash.ts";
-import { recoverAddress, recoveryBackend } from "../gateway/payments/recover.ts";
+import { recoverAddress, recoveryBackend } from "../gateway/payments/secp256k1.ts";
 import { signVoucher, VOUCHER_TYPES, voucherDomain, type SignedVoucher } from "../sdk/vouchers.ts";
 
 const chainId = 31337;

@@ -10,7 +10,7 @@ import { ApiError, PaymentError } from "../http/errors.ts";
 import { createDigester, typeHash, writeAddress, writeBytes32, writeUint, toHexDigest } from "./eip712.ts";
 import type { Committed, PaymentHold } from "./hold.ts";
 import type { PayerBook } from "./payers.ts";
-import { recoverAddress } from "./recover.ts";
+import { recoverAddress } from "./secp256k1.ts";
 
 export interface ExactPayment {
   modelId: bigint;

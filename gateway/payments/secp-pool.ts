@@ -6,8 +6,7 @@
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { hexToBytes, type Address, type Hex } from "viem";
-import { signDigest } from "./ecdsa.ts";
-import { recoverAddress } from "./recover.ts";
+import { recoverAddress, signDigest } from "./secp256k1.ts";
 import { packBatch, RECOVER, SIGN, type BatchResult, type Job } from "./secp-batch.ts";
 
 export interface SecpPoolOptions {

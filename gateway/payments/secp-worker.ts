@@ -1,8 +1,7 @@
 // A worker thread of the secp256k1 pool (secp-pool.ts): recovers voucher signers and signs receipts, a batch per
 // message, so the event loop only packs and unpacks bytes.
 import { parentPort, workerData } from "node:worker_threads";
-import { signDigest } from "./ecdsa.ts";
-import { recoverAddress } from "./recover.ts";
+import { recoverAddress, signDigest } from "./secp256k1.ts";
 import { RECOVER, type Batch, type BatchResult } from "./secp-batch.ts";
 
 const key = Buffer.from((workerData as { signingKey: string }).signingKey.slice(2), "hex");

@@ -12,7 +12,7 @@ import { ApiError, PaymentError } from "../http/errors.ts";
 import type { Committed, PaymentHold } from "./hold.ts";
 import type { Lane, LaneBook } from "./lanes.ts";
 import type { Escrow, PayerBook } from "./payers.ts";
-import { recoverAddress } from "./recover.ts";
+import { recoverAddress } from "./secp256k1.ts";
 import type { SecpPool } from "./secp-pool.ts";
 import { createVoucherHasher, toHexDigest } from "./voucher-hash.ts";
 
@@ -109,11 +109,13 @@ export class VoucherPayments {
   readonly #o: VoucherPaymentsOptions;
   readonly #hash: ReturnType<typeof createVoucherHasher>;
   readonly #now: () => number;
+  readonly #recover: (digest: Uint8Array, signature: Uint8Array) => Promise<Address | undefined> | Address | undefined;
 
   constructor(options: VoucherPaymentsOptions) {
     this.#o = options;
     this.#hash = createVoucherHasher(options.chainId, options.vault);
     this.#now = options.now ?? Date.now;
+    this.#recover = options.secp ? options.secp.recover.bind(options.secp) : recoverAddress;
   }
 
   /** Checks a voucher for one call and holds its lane; throws PaymentError (402, or 409 for a busy lane). */
@@ -143,7 +145,7 @@ export class VoucherPayments {
     }
 
     const digest = this.#hash(v);
-    const signer = o.secp ? await o.secp.recover(digest, signatureBytes) : recoverAddress(digest, signatureBytes);
+    const signer = await this.#recover(digest, signatureBytes);
     if (!signer) throw new PaymentError("bad_signature", "the voucher's signature is malformed or malleable (high s)");
     await this.#authorize(v, lane, signer, digest, signature, call.price, nowSeconds);
     const cap = await this.#checkEscrow(v.payer, call.price);

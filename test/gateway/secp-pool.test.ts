@@ -19,7 +19,7 @@ async function signedDigests(count: number): Promise<{ digest: Uint8Array; signa
       const account = privateKeyToAccount(generatePrivateKey());
       const digest = randomBytes(32);
       const signature = hexToBytes(await account.sign({ hash: bytesToHex(digest) }));
-      // recover.ts answers in lowercase (the request path compares case-insensitively).
+      // secp256k1.ts recovers addresses in lowercase (the request path compares case-insensitively).
       return { digest, signature, signer: account.address.toLowerCase() as Address };
     }),
   );

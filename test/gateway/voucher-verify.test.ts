@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { bytesToHex, hexToBytes, parseSignature, serializeSignature, toHex, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createVoucherHasher, toHexDigest } from "../../gateway/payments/voucher-hash.ts";
-import { recoverAddress, recoveryBackend } from "../../gateway/payments/recover.ts";
+import { recoverAddress, recoveryBackend } from "../../gateway/payments/secp256k1.ts";
 import { hashVoucher, signVoucher, type Voucher } from "../../sdk/vouchers.ts";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
